@@ -1,0 +1,114 @@
+/** Max, average and adaptive average 2-D pooling. */
+import { record } from '../autograd.js';
+import type { Pool2dParams } from '../backend/kernels.js';
+import { TesseraError, fmtShape } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import { pair, type Pair } from './conv.js';
+import { empty, kernels, requireFloat, reshapeTemp } from './util.js';
+
+export interface Pool2dOptions {
+  kernelSize: Pair;
+  /** Defaults to kernelSize. */
+  stride?: Pair;
+  padding?: Pair;
+  /** Round the output size up (PyTorch ceil_mode; Caffe's pooling). */
+  ceilMode?: boolean;
+}
+
+function outSize(size: number, k: number, s: number, p: number, ceil: boolean): number {
+  let out = (ceil ? Math.ceil((size + 2 * p - k) / s) : Math.floor((size + 2 * p - k) / s)) + 1;
+  // The last window must start inside the input or its left padding.
+  if (ceil && (out - 1) * s >= size + p) out--;
+  return out;
+}
+
+function poolGeometry(op: string, x: Tensor, opts: Pool2dOptions): Pool2dParams {
+  if (x.rank !== 4) throw new TesseraError(op, `input must be [N, C, H, W], got ${fmtShape(x.shape)}`);
+  if (opts === undefined || opts.kernelSize === undefined) throw new TesseraError(op, 'kernelSize is required');
+  const [kh, kw] = pair(opts.kernelSize, 1, 'kernelSize', op, 1);
+  const [strideH, strideW] = pair(opts.stride ?? opts.kernelSize, 1, 'stride', op, 1);
+  const [padH, padW] = pair(opts.padding, 0, 'padding', op, 0);
+  if (padH * 2 > kh || padW * 2 > kw) {
+    throw new TesseraError(op, `padding ${padH}×${padW} must be at most half the kernel ${kh}×${kw}`);
+  }
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  if (kh > h + 2 * padH || kw > w + 2 * padW) {
+    throw new TesseraError(op, `kernel ${kh}×${kw} is larger than the padded input ${h + 2 * padH}×${w + 2 * padW} (input ${fmtShape(x.shape)})`);
+  }
+  const ceil = opts.ceilMode ?? false;
+  return { n, c, h, w, kh, kw, strideH, strideW, padH, padW, outH: outSize(h, kh, strideH, padH, ceil), outW: outSize(w, kw, strideW, padW, ceil) };
+}
+
+/** Accepts [C, H, W] by adding a batch dim. */
+function batched(x: Tensor, f: (x4: Tensor) => Tensor): Tensor {
+  if (x.rank !== 3) return f(x);
+  const y = f(x.unsqueeze(0));
+  return reshapeTemp(y, y.shape.slice(1));
+}
+
+export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
+  const op = 'maxPool2d';
+  x.buf(op);
+  requireFloat(op, x);
+  return batched(x, (x4) => {
+    const p = poolGeometry(op, x4, opts);
+    const y = empty(x4.backendImpl, [p.n, p.c, p.outH, p.outW], x4.dtype);
+    const argmax = empty(x4.backendImpl, y.shape, 'int32');
+    if (y.size > 0) kernels(x4).maxPool2d(x4.buf(op), y.buf(op), argmax.buf(op), p);
+    if (!x4.requiresGrad) argmax.dispose();
+    return record(
+      y,
+      op,
+      [x4],
+      (g) => {
+        const dx = empty(g.backendImpl, x4.shape, g.dtype);
+        kernels(g).maxPool2dBackward(g.buf(op), argmax.buf(op), dx.buf(op), p);
+        return [dx];
+      },
+      [argmax],
+    );
+  });
+}
+
+export interface AvgPool2dOptions extends Pool2dOptions {
+  /** Count padded cells in the divisor (PyTorch's default, true). */
+  countIncludePad?: boolean;
+}
+
+export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
+  const op = 'avgPool2d';
+  x.buf(op);
+  requireFloat(op, x);
+  if (opts?.ceilMode) throw new TesseraError(op, 'ceilMode is supported by maxPool2d only');
+  return batched(x, (x4) => {
+    const p = { ...poolGeometry(op, x4, opts), countIncludePad: opts.countIncludePad ?? true };
+    const y = empty(x4.backendImpl, [p.n, p.c, p.outH, p.outW], x4.dtype);
+    if (y.size > 0) kernels(x4).avgPool2d(x4.buf(op), y.buf(op), p);
+    return record(y, op, [x4], (g) => {
+      const dx = empty(g.backendImpl, x4.shape, g.dtype);
+      kernels(g).avgPool2dBackward(g.buf(op), dx.buf(op), p);
+      return [dx];
+    });
+  });
+}
+
+/** Average pooling to a fixed output size, with PyTorch's bin boundaries. */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
+  const op = 'adaptiveAvgPool2d';
+  x.buf(op);
+  requireFloat(op, x);
+  const [outH, outW] = pair(outputSize, 1, 'outputSize', op, 1);
+  return batched(x, (x4) => {
+    if (x4.rank !== 4) throw new TesseraError(op, `input must be [N, C, H, W], got ${fmtShape(x4.shape)}`);
+    const [n, c, h, w] = x4.shape as [number, number, number, number];
+    if (h === 0 || w === 0) throw new TesseraError(op, `input ${fmtShape(x4.shape)} has an empty spatial dimension`);
+    const p = { n, c, h, w, outH, outW };
+    const y = empty(x4.backendImpl, [n, c, outH, outW], x4.dtype);
+    if (y.size > 0) kernels(x4).adaptiveAvgPool2d(x4.buf(op), y.buf(op), p);
+    return record(y, op, [x4], (g) => {
+      const dx = empty(g.backendImpl, x4.shape, g.dtype);
+      kernels(g).adaptiveAvgPool2dBackward(g.buf(op), dx.buf(op), p);
+      return [dx];
+    });
+  });
+}
