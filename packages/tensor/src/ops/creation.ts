@@ -53,6 +53,16 @@ function inferShape(data: NestedArray, op: string): number[] {
   return shape;
 }
 
+function flattenNested(data: NestedArray[]): number[] {
+  const out: number[] = [];
+  const walk = (node: NestedArray): void => {
+    if (Array.isArray(node)) for (const child of node) walk(child);
+    else out.push(node);
+  };
+  walk(data);
+  return out;
+}
+
 /**
  * A tensor from nested arrays, a flat array or a typed array. `shape` reshapes flat data; the dtype comes
  * from `opts.dtype`, else from a typed array, else float32.
@@ -70,7 +80,7 @@ export function tensor(data: NestedArray | readonly number[] | TypedArray, shape
     inferred = [];
   } else if (Array.isArray(data)) {
     inferred = inferShape(data as NestedArray, op);
-    flat = (data as NestedArray[]).flat(Infinity) as number[];
+    flat = flattenNested(data as NestedArray[]);
   } else {
     throw new TesseraError(op, `data must be a number, a (nested) array or a typed array, got ${typeof data}`);
   }

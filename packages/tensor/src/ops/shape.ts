@@ -207,7 +207,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const d = normAxis(dim, first.rank, 'cat');
   for (const t of tensors) {
     if (t.dtype !== first.dtype) throw new TesseraError('cat', `dtypes differ: ${first.dtype} and ${t.dtype}`);
-    if (t.rank !== first.rank || t.shape.some((s, i) => i !== d && s !== first.shape[i])) {
+    if (t.rank !== first.rank || t.shape.some((s: number, i: number) => i !== d && s !== first.shape[i])) {
       throw new TesseraError('cat', `shapes ${fmtShape(first.shape)} and ${fmtShape(t.shape)} differ outside dimension ${d}`);
     }
   }

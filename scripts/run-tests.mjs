@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// Runs every workspace's vitest suite, one package after another (the machine has 2 cores; parallel suites
+// would fight), and ends with the plain line `N passed, N failed`. Exit status 1 when anything failed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const filter = process.argv.slice(2);
+const workspaces = ['packages', 'apps']
+  .flatMap((dir) => (existsSync(join(root, dir)) ? readdirSync(join(root, dir)).map((name) => join(root, dir, name)) : []))
+  .filter((dir) => existsSync(join(dir, 'package.json')))
+  .filter((dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts?.test)
+  .filter((dir) => filter.length === 0 || filter.some((f) => dir.includes(f)))
+  .sort();
+
+const outDir = mkdtempSync(join(tmpdir(), 'tessera-tests-'));
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const broken = [];
+for (const dir of workspaces) {
+  const name = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name;
+  const report = join(outDir, `${name.replace(/[^a-z0-9]/gi, '_')}.json`);
+  console.log(`\n=== ${name} ===`);
+  const res = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
+    cwd: dir,
+    stdio: 'inherit',
+  });
+  if (!existsSync(report)) {
+    // The runner itself failed before writing a report: count the package as one failure.
+    console.log(`${name}: vitest exited with status ${res.status} and wrote no report`);
+    failed += 1;
+    broken.push(name);
+    continue;
+  }
+  const json = JSON.parse(readFileSync(report, 'utf8'));
+  passed += json.numPassedTests;
+  failed += json.numFailedTests;
+  skipped += json.numPendingTests + (json.numTodoTests ?? 0);
+  // Files that failed to load report no tests; count each as a failure so they cannot pass silently.
+  const loadFailures = json.testResults.filter((r) => r.status === 'failed' && r.assertionResults.length === 0).length;
+  failed += loadFailures;
+  if (json.numFailedTests > 0 || loadFailures > 0 || res.status !== 0) broken.push(name);
+}
+if (broken.length > 0) console.log(`\nfailing packages: ${broken.join(', ')}`);
+if (skipped > 0) console.log(`${skipped} skipped`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 || broken.length > 0 ? 1 : 0);
