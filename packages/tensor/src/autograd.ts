@@ -75,10 +75,14 @@ export function backward(root: Tensor, grad: Tensor | undefined, options: Backwa
   if (grad === undefined && root.size !== 1) {
     throw new TesseraError('backward', `grad can be implicitly created only for a single-element output, got ${fmtShape(root.shape)}; pass grad`);
   }
+  if (grad !== undefined && (grad as { __tessera_tensor?: boolean } | null)?.__tessera_tensor !== true) {
+    throw new TesseraError('backward', `grad must be a Tensor shaped like the output, got ${typeof grad}; options go in the second argument`);
+  }
   if (grad !== undefined && !shapesEqual(grad.shape, root.shape)) {
     throw new TesseraError('backward', `grad has shape ${fmtShape(grad.shape)} but the output has shape ${fmtShape(root.shape)}`);
   }
   const order = reverseTopological(root);
+  const released: Tensor[] = [];
   noGrad(() =>
     tidy(() => {
       const grads = new Map<Tensor, Tensor>();
@@ -111,8 +115,13 @@ export function backward(root: Tensor, grad: Tensor | undefined, options: Backwa
           const prev = grads.get(input);
           grads.set(input, prev ? prev.add(ig) : ig);
         });
-        if (!options.retainGraph) t.gradFn = null;
+        if (!options.retainGraph) {
+          released.push(...node.inputs, ...node.saved);
+          t.gradFn = null;
+        }
       }
     }),
   );
+  // Tensors a tidy kept alive only for this graph have no other owner: free them with it.
+  for (const t of released) if (t.graphOwned && t !== root) t.dispose();
 }

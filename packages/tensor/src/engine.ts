@@ -160,6 +160,8 @@ export function tidy<T>(fn: () => T): T {
     if (survivors.has(t)) {
       t.scope = parent;
       parent?.add(t);
+      // Kept only for a returned tensor's backward: released with the graph (see autograd.backward).
+      if (!returned.has(t)) t.graphOwned = true;
     } else {
       t.scope = null;
       t.dispose();

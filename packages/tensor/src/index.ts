@@ -30,3 +30,7 @@ export type * from './backend/kernels.js';
 export { UNARY_OPS, BINARY_OPS } from './backend/kernels.js';
 export { philox4x32, philoxFill } from './random/philox.js';
 export * as F from './functional.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as io from './io/index.js';
+export { saveSafetensors, loadSafetensors, serializeSafetensors, parseSafetensors, SafetensorsMap } from './io/index.js';

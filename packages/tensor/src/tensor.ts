@@ -36,6 +36,8 @@ export class Tensor {
   gradFn: GradNode | null = null;
   /** False for tensors produced by a recorded op. */
   isLeaf = true;
+  /** @internal Survived a tidy only because a returned tensor's graph needs it; freed when that graph is released. */
+  graphOwned = false;
   /** @internal The tidy scope that owns this tensor. */
   scope: Set<Tensor> | null = null;
   private disposed = false;
@@ -161,8 +163,8 @@ export class Tensor {
    */
   async to(backendName: string): Promise<Tensor> {
     this.buf('to');
-    if (backendName === this.backend) return this;
     const target = await backendByName(backendName);
+    if (target === this.backendImpl) return this;
     const host = await this.data();
     const out = Tensor.empty(target, this.shape, this.dtype);
     target.write(out.buf('to'), host);

@@ -23,14 +23,22 @@ export function maxPool2d(x: CpuBuffer, y: CpuBuffer, argmax: CpuBuffer, p: Pool
         const c1 = Math.min(w, w0 + kw);
         let best = -Infinity;
         let arg = -1;
-        for (let r = r0; r < r1; r++) {
-          const row = base + r * w;
-          for (let col = c0; col < c1; col++) {
-            const v = X[row + col]!;
-            // The first maximum wins; the first NaN beats everything (PyTorch propagates NaN).
-            if (arg < 0 || v > best || (v !== v && best === best)) {
-              best = v;
-              arg = r * w + col;
+        if (r0 < r1 && c0 < c1) {
+          // Start from the window's first cell; then one test per cell: !(v <= best) is v > best or v NaN.
+          // The first maximum wins; the first NaN ends the search (PyTorch propagates NaN).
+          arg = r0 * w + c0;
+          best = X[base + arg]!;
+          if (best === best) {
+            scan: for (let r = r0; r < r1; r++) {
+              const row = base + r * w;
+              for (let col = r === r0 ? c0 + 1 : c0; col < c1; col++) {
+                const v = X[row + col]!;
+                if (!(v <= best)) {
+                  best = v;
+                  arg = r * w + col;
+                  if (v !== v) break scan;
+                }
+              }
             }
           }
         }
@@ -48,7 +56,6 @@ export function maxPool2dBackward(dy: CpuBuffer, argmax: CpuBuffer, dx: CpuBuffe
   const planes = p.n * p.c;
   const plane = p.h * p.w;
   const outPlane = p.outH * p.outW;
-  DX.fill(0);
   // Overlapping windows (stride < kernel) may route several gradients to one input: sum them in float64.
   const acc = new Float64Array(plane);
   for (let q = 0; q < planes; q++) {
