@@ -17,6 +17,7 @@ import {
   tensor,
   tidy,
   zeros,
+  type Tensor,
 } from '../src/index.js';
 import { createCpuBackend } from '../src/backends/cpu/index.js';
 
@@ -63,9 +64,9 @@ describe('creation and reading back', () => {
   });
 
   it('randn with a seed is reproducible and roughly standard normal', async () => {
-    const a = await randn([4000], { seed: 42 }).data();
+    const a = Array.from(await randn([4000], { seed: 42 }).data());
     const b = await randn([4000], { seed: 42 }).data();
-    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(a).toEqual(Array.from(b));
     const mean = a.reduce((s, v) => s + v, 0) / a.length;
     const variance = a.reduce((s, v) => s + (v - mean) ** 2, 0) / a.length;
     expect(Math.abs(mean)).toBeLessThan(0.06);
@@ -149,7 +150,7 @@ describe('autograd', () => {
     const z = x.exp().sum();
     z.backward(undefined, { retainGraph: true });
     z.backward();
-    expect(await x.grad!.toArray()).toEqual(Array(2).fill(Math.fround(3 * Math.E)));
+    expect(await x.grad!.toArray()).toEqual(Array(2).fill(Math.fround(2 * Math.fround(Math.E))));
     expectTessera(() => z.backward(), 'second time');
   });
 
@@ -201,7 +202,7 @@ describe('bad input is a TesseraError naming the op and the shapes', () => {
   });
 
   it('mixing tensors of two backends is an error that says so', async () => {
-    registerBackend('cpu-second', () => createCpuBackend());
+    registerBackend('cpu-second', () => createCpuBackend({ name: 'cpu-second', threads: 1 }));
     await backendByName('cpu-second');
     const a = ones([2], { backend: 'cpu-second' });
     const b = ones([2]);
@@ -236,7 +237,7 @@ describe('memory: tidy, keep, dispose', () => {
       keep(a);
       return [a.add(1), { nested: a.mul(3) }];
     });
-    expect(await kept[0]!.toArray()).toEqual([2, 2, 2, 2]);
+    expect(await (kept[0] as Tensor).toArray()).toEqual([2, 2, 2, 2]);
     expect(() => tidy(() => Promise.resolve(1))).toThrow(/Promise/);
   });
 

@@ -55,7 +55,7 @@ export class Conv2d extends Module {
     this.groups = groups;
     this.weight = emptyParameter([outChannels, inChannels / groups, ...this.kernelSize], opts, op);
     this.bias = (opts.bias ?? true) ? emptyParameter([outChannels], opts, op) : null;
-    resetAffine(this.weight, this.bias, opts.seed);
+    if (opts.init !== 'none') resetAffine(this.weight, this.bias, opts.seed);
   }
 
   override forward(x: Tensor): Tensor {

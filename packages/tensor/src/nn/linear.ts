@@ -34,7 +34,7 @@ export class Linear extends Module {
     this.outFeatures = outFeatures;
     this.weight = emptyParameter([outFeatures, inFeatures], opts, op);
     this.bias = (opts.bias ?? true) ? emptyParameter([outFeatures], opts, op) : null;
-    resetAffine(this.weight, this.bias, opts.seed);
+    if (opts.init !== 'none') resetAffine(this.weight, this.bias, opts.seed);
   }
 
   override forward(x: Tensor): Tensor {

@@ -86,6 +86,11 @@ export interface LayerOptions {
   backend?: string;
   /** Initialise from this seed instead of the global generator (reproducible per layer). */
   seed?: number;
+  /**
+   * 'default' (PyTorch's initialisation) or 'none': parameters are zero-filled, for a caller that initialises
+   * them itself or loads weights (skips drawing random numbers that would be overwritten).
+   */
+  init?: 'default' | 'none';
 }
 
 /** @internal An uninitialised trainable parameter of `shape`, to be filled by an initialiser. */

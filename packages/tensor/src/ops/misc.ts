@@ -48,8 +48,9 @@ export function topk(x: Tensor, k: number, opts: TopkOptions = {}): { values: Te
     const moved = x.transpose(dim, -1);
     const r = topk(moved, k, { largest: opts.largest ?? true });
     const out = { values: r.values.transpose(dim, -1), indices: r.indices.transpose(dim, -1) };
+    // The inner values' backward reads the inner indices: they live as long as that graph does.
+    if (!r.values.requiresGrad) r.indices.dispose();
     disposeIntermediate(r.values);
-    r.indices.dispose();
     disposeIntermediate(moved);
     return out;
   }

@@ -5,7 +5,8 @@
  *
  * The stream: element i of a tensor filled with (seed, offset) takes lane i mod 4 of the Philox block for
  * counter (b mod 2³², ⌊b / 2³²⌋, 0, 0) with b = offset + ⌊i / 4⌋ and key (seed mod 2³², ⌊seed / 2³²⌋).
- * - uniform: u = (x >>> 8) · 2⁻²⁴ ∈ [0, 1), exact in float32; value = low + (high − low) · u.
+ * - uniform: u = (x >>> 8) · 2⁻²⁴ ∈ [0, 1), exact in float32; value = low + (high − low) · u rounded to the
+ *   output dtype, or the largest value of that dtype below high where the rounding reaches high.
  * - bernoulli: (u < p) ? scale : 0, comparing against p rounded to float32.
  * - normal: Box–Muller on lane pairs (0, 1) and (2, 3): u1 = ((x₀ >>> 8) + 1) · 2⁻²⁴ ∈ (0, 1],
  *   u2 = (x₁ >>> 8) · 2⁻²⁴, r = √(−2 ln u1); lane 0 = r cos 2πu2, lane 1 = r sin 2πu2; value = mean + std · z.
@@ -65,6 +66,23 @@ export function blocksFor(n: number): number {
   return Math.ceil(n / 4);
 }
 
+const f32Scratch = new Float32Array(1);
+const i32Scratch = new Int32Array(f32Scratch.buffer);
+
+/** The largest float32 (or float64) strictly below x, for x > 0 or x ≤ 0 alike. */
+export function below(x: number, f32: boolean): number {
+  if (!f32) {
+    const f64 = new Float64Array([x]);
+    const bits = new BigInt64Array(f64.buffer);
+    bits[0] = x > 0 ? bits[0]! - 1n : x === 0 ? -1n ^ 0x7fffffffffffffffn : bits[0]! + 1n;
+    return f64[0]!;
+  }
+  f32Scratch[0] = x;
+  if (x === 0) return -1.401298464324817e-45;
+  i32Scratch[0] = x > 0 ? i32Scratch[0]! - 1 : i32Scratch[0]! + 1;
+  return f32Scratch[0]!;
+}
+
 /** Reference fill of `out` following the stream above (the CPU backend's kernel). */
 export function philoxFill(out: Float32Array | Float64Array, p: RandomParams): void {
   const [k0, k1] = splitU64(p.seed);
@@ -89,7 +107,10 @@ export function philoxFill(out: Float32Array | Float64Array, p: RandomParams): v
     } else {
       for (let l = 0; l < lanes; l++) {
         const u = (words[l]! >>> 8) * INV_2_24;
-        if (p.dist === 'uniform') out[i + l] = round(p.low + (p.high - p.low) * u);
+        if (p.dist === 'uniform') {
+          const v = round(p.low + (p.high - p.low) * u);
+          out[i + l] = v >= p.high && p.high > p.low ? below(p.high, f32) : v;
+        }
         else out[i + l] = u < pf ? p.scale : 0;
       }
     }

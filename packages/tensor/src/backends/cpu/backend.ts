@@ -1,9 +1,10 @@
 /**
- * The CPU reference backend: buffers are typed arrays, kernels run synchronously on the calling thread (GEMMs
- * optionally split across worker threads), and `read` resolves immediately with a copy.
+ * The CPU reference backend, also the product's default: buffers are typed arrays, kernels run synchronously
+ * on the calling thread (large GEMMs and convolutions split across worker threads, see threads.ts), and
+ * `read` resolves immediately with a copy.
  */
 import type { Backend, BackendMemory } from '../../backend/backend.js';
-import type { BackendBuffer } from '../../backend/kernels.js';
+import type { BackendBuffer, Kernels } from '../../backend/kernels.js';
 import { type DType, DTYPES, type TypedArray, bytesPerElement, dtypeOfTyped } from '../../dtype.js';
 import { TesseraError } from '../../errors.js';
 import { createCpuKernels } from './kernels/index.js';
@@ -18,9 +19,12 @@ export interface CpuBuffer extends BackendBuffer {
 }
 
 export interface CpuBackendOptions {
+  /** The name the backend reports (default 'cpu'); give a second instance its own. */
+  name?: string;
   /**
-   * Threads a large GEMM (matmul, convolution) may use, the calling thread included. Defaults to the
-   * TESSERA_CPU_THREADS environment variable, else the machine's available parallelism; 1 disables workers.
+   * Threads a large GEMM or convolution may use, the calling thread included. Defaults to the
+   * TESSERA_CPU_THREADS environment variable, else the machine's available parallelism capped at 8;
+   * 1 disables worker threads (and shared memory).
    */
   threads?: number;
   /**
@@ -45,8 +49,8 @@ function sizeClass(bytes: number): number {
   return Math.ceil(bytes / step) * step;
 }
 
-/** GEMMs below this many multiply-adds (≈0.1 ms) are not worth a round trip to the workers. */
-const PARALLEL_MIN_MACS = 1 << 20;
+/** GEMMs below this many multiply-adds (≈0.15 ms on one core) do not pay for a round trip to the workers (≈20–50 µs). */
+const PARALLEL_MIN_MACS = 1 << 21;
 
 function defaultThreads(): number {
   if (typeof process === 'undefined') return 1;
@@ -58,7 +62,8 @@ function defaultThreads(): number {
   }
   try {
     const os = process.getBuiltinModule?.('node:os');
-    return os ? Math.max(1, os.availableParallelism()) : 1;
+    // Each worker is a V8 isolate (≈10 MB); past 8, per-kernel splitting rarely has enough work to share.
+    return os ? Math.min(8, Math.max(1, os.availableParallelism())) : 1;
   } catch {
     return 1;
   }
@@ -80,9 +85,9 @@ function view(dtype: DType, storage: ArrayBufferLike, size: number): TypedArray 
 }
 
 export class CpuBackend implements Backend<CpuBuffer> {
-  readonly name = 'cpu';
+  readonly name: string;
   readonly dtypes: readonly DType[] = DTYPES;
-  readonly kernels;
+  readonly kernels: Kernels<CpuBuffer>;
   /** Total threads for GEMMs, the calling one included. */
   readonly threads: number;
   /** Whether GEMMs run their tile loop in WebAssembly SIMD. */
@@ -114,6 +119,7 @@ export class CpuBackend implements Backend<CpuBuffer> {
   private disposed = false;
 
   constructor(options: CpuBackendOptions = {}) {
+    this.name = options.name ?? 'cpu';
     const threads = options.threads ?? defaultThreads();
     if (!Number.isInteger(threads) || threads < 1) throw new TesseraError('cpu', `threads must be a positive integer, got ${threads}`);
     const poolBytes = options.poolBytes ?? 256 * 2 ** 20;

@@ -173,6 +173,11 @@ function imageParts(rt: CpuRuntime, p: Conv2dParams, arrays: readonly FloatArray
   return arrays.every((a) => rt.isShared(a)) ? parts : 1;
 }
 
+/** Whether x itself is the patch matrix (no im2col / col2im scratch needed). */
+function isPointwise(p: Conv2dParams): boolean {
+  return p.kh === 1 && p.kw === 1 && p.strideH === 1 && p.strideW === 1 && p.padH === 0 && p.padW === 0;
+}
+
 /** Image range of part t of `parts`. */
 function range(n: number, parts: number, t: number): [number, number] {
   return [Math.round((t * n) / parts), Math.round(((t + 1) * n) / parts)];
@@ -183,7 +188,7 @@ export function conv2d(x: CpuBuffer, weight: CpuBuffer, bias: CpuBuffer | null, 
   const W = floats(weight, 'conv2d', 'weight');
   const Y = floats(y, 'conv2d', 'output');
   const bd = bias ? floats(bias, 'conv2d', 'bias') : null;
-  const colSize = (p.cIn / p.groups) * p.kh * p.kw * p.outH * p.outW;
+  const colSize = isPointwise(p) ? 0 : (p.cIn / p.groups) * p.kh * p.kw * p.outH * p.outW;
   const parts = imageParts(rt, p, bd ? [X, W, Y, bd] : [X, W, Y]);
   if (parts === 1) {
     convForwardRange(X, W, bd, Y, p, 0, p.n, rt.scratchLike(COL, colSize, X), rt.gemm);
@@ -201,8 +206,8 @@ export function conv2dBackwardInput(dy: CpuBuffer, weight: CpuBuffer, dx: CpuBuf
   const W = floats(weight, 'conv2dBackwardInput', 'weight');
   const DX = floats(dx, 'conv2dBackwardInput', 'dx');
   const cInG = p.cIn / p.groups;
-  const colSize = cInG * p.kh * p.kw * p.outH * p.outW;
-  const accSize = cInG * p.h * p.w;
+  const colSize = isPointwise(p) ? 0 : cInG * p.kh * p.kw * p.outH * p.outW;
+  const accSize = isPointwise(p) ? 0 : cInG * p.h * p.w;
   const parts = imageParts(rt, p, [DY, W, DX]);
   if (parts === 1) {
     convBackwardInputRange(DY, W, DX, p, 0, p.n, rt.scratch64(COL, colSize), rt.scratch64(ACC, accSize), rt.gemm);
@@ -221,7 +226,7 @@ export function conv2dBackwardFilter(x: CpuBuffer, dy: CpuBuffer, dw: CpuBuffer,
   const DY = floats(dy, 'conv2dBackwardFilter', 'dy');
   const DW = floats(dw, 'conv2dBackwardFilter', 'dw');
   const wSize = p.cOut * (p.cIn / p.groups) * p.kh * p.kw;
-  const colSize = (p.cIn / p.groups) * p.kh * p.kw * p.outH * p.outW;
+  const colSize = isPointwise(p) ? 0 : (p.cIn / p.groups) * p.kh * p.kw * p.outH * p.outW;
   if (p.n === 0) {
     DW.fill(0, 0, wSize);
     return;

@@ -9,27 +9,22 @@ import type { LrnParams } from '../../../backend/kernels.js';
 import type { CpuBuffer } from '../backend.js';
 import { type FloatArray, floats } from './util.js';
 
-/** s for one image: scale[c·plane + t], from squares summed plane by plane over each channel window. */
-function lrnScale(X: FloatArray, img: number, p: LrnParams, scale: Float64Array, sq: Float64Array): void {
-  const { c, size, alpha, k } = p;
-  const plane = p.h * p.w;
-  const lo = Math.floor(size / 2);
-  const hi = Math.floor((size - 1) / 2);
-  for (let t = 0, len = c * plane; t < len; t++) {
+/** Squares of one image: sq[t] = x[img + t]². */
+function squares(X: FloatArray, img: number, len: number, sq: Float64Array): void {
+  for (let t = 0; t < len; t++) {
     const v = X[img + t]!;
     sq[t] = v * v;
   }
-  const a = alpha / size;
-  for (let ch = 0; ch < c; ch++) {
-    const o = ch * plane;
-    scale.fill(0, o, o + plane);
-    // Direct window sums (size is small, typically 5): exact, unlike a running add/subtract.
-    for (let j = Math.max(0, ch - lo), end = Math.min(c - 1, ch + hi); j <= end; j++) {
-      const src = j * plane;
-      for (let t = 0; t < plane; t++) scale[o + t] = scale[o + t]! + sq[src + t]!;
-    }
-    for (let t = 0; t < plane; t++) scale[o + t] = k + a * scale[o + t]!;
-  }
+}
+
+/**
+ * Σ_{j=j0}^{j1} v[j·plane + t]: a direct window sum (size is small, typically 5), exact unlike a running
+ * add/subtract, reading `size` sequential streams as t advances.
+ */
+function windowSum(v: Float64Array, plane: number, j0: number, j1: number, t: number): number {
+  let s = 0;
+  for (let q = j0 * plane + t, end = j1 * plane + t; q <= end; q += plane) s += v[q]!;
+  return s;
 }
 
 /** s^−β, with the common β = 0.75 as two square roots instead of Math.pow. */
@@ -44,13 +39,21 @@ function negPow(s: number, beta: number): number {
 export function lrn(x: CpuBuffer, y: CpuBuffer, p: LrnParams): void {
   const X = floats(x, 'lrn', 'input');
   const Y = floats(y, 'lrn', 'output');
-  const chw = p.c * p.h * p.w;
-  const scale = new Float64Array(chw);
+  const { c, size, alpha, beta, k } = p;
+  const plane = p.h * p.w;
+  const chw = c * plane;
+  const lo = Math.floor(size / 2);
+  const hi = Math.floor((size - 1) / 2);
+  const a = alpha / size;
   const sq = new Float64Array(chw);
   for (let i = 0; i < p.n; i++) {
     const img = i * chw;
-    lrnScale(X, img, p, scale, sq);
-    for (let t = 0; t < chw; t++) Y[img + t] = X[img + t]! * negPow(scale[t]!, p.beta);
+    squares(X, img, chw, sq);
+    for (let ch = 0, o = img; ch < c; ch++) {
+      const j0 = Math.max(0, ch - lo);
+      const j1 = Math.min(c - 1, ch + hi);
+      for (let t = 0; t < plane; t++, o++) Y[o] = X[o]! * negPow(k + a * windowSum(sq, plane, j0, j1, t), beta);
+    }
   }
 }
 
@@ -59,30 +62,32 @@ export function lrnBackward(x: CpuBuffer, y: CpuBuffer, dy: CpuBuffer, dx: CpuBu
   const Y = floats(y, 'lrnBackward', 'y');
   const DY = floats(dy, 'lrnBackward', 'dy');
   const DX = floats(dx, 'lrnBackward', 'dx');
-  const { c, size, alpha, beta } = p;
+  const { c, size, alpha, beta, k } = p;
   const plane = p.h * p.w;
   const chw = c * plane;
   const lo = Math.floor(size / 2);
   const hi = Math.floor((size - 1) / 2);
-  const scale = new Float64Array(chw);
-  const ratio = new Float64Array(chw); // dy_j · y_j / s_j
-  const sum = new Float64Array(plane);
+  const a = alpha / size;
   const coef = (2 * alpha * beta) / size;
+  const scale = new Float64Array(chw);
+  const work = new Float64Array(chw); // x², then dy·y/s
   for (let i = 0; i < p.n; i++) {
     const img = i * chw;
     // s is recomputed from x: recovering it from y = x·s^−β is ill-conditioned where x ≈ 0.
-    lrnScale(X, img, p, scale, ratio);
-    for (let t = 0; t < chw; t++) ratio[t] = (DY[img + t]! * Y[img + t]!) / scale[t]!;
-    for (let ch = 0; ch < c; ch++) {
-      sum.fill(0);
-      for (let j = Math.max(0, ch - hi), end = Math.min(c - 1, ch + lo); j <= end; j++) {
-        const src = j * plane;
-        for (let t = 0; t < plane; t++) sum[t] = sum[t]! + ratio[src + t]!;
-      }
-      const o = ch * plane;
-      for (let t = 0; t < plane; t++) {
-        const xi = X[img + o + t]!;
-        DX[img + o + t] = DY[img + o + t]! * negPow(scale[o + t]!, beta) - coef * xi * sum[t]!;
+    squares(X, img, chw, work);
+    for (let ch = 0, q = 0; ch < c; ch++) {
+      const j0 = Math.max(0, ch - lo);
+      const j1 = Math.min(c - 1, ch + hi);
+      for (let t = 0; t < plane; t++, q++) scale[q] = k + a * windowSum(work, plane, j0, j1, t);
+    }
+    for (let q = 0; q < chw; q++) work[q] = (DY[img + q]! * Y[img + q]!) / scale[q]!;
+    // x_i appears in the windows of channels i−hi … i+lo.
+    for (let ch = 0, q = 0; ch < c; ch++) {
+      const j0 = Math.max(0, ch - hi);
+      const j1 = Math.min(c - 1, ch + lo);
+      for (let t = 0; t < plane; t++, q++) {
+        const o = img + q;
+        DX[o] = DY[o]! * negPow(scale[q]!, beta) - coef * X[o]! * windowSum(work, plane, j0, j1, t);
       }
     }
   }
