@@ -182,7 +182,14 @@ function reducedSpatial(side: number): number {
  * FC6 → ReLU → FC7 → ReLU → FC8 with dropout 0.5. The paper drops FC6's and FC7's outputs (`after`);
  * torchvision drops their inputs (`before`), which changes the state-dict indices, so both are kept exact.
  */
-function classifierHead(inFeatures: number, hidden: number, numClasses: number, p: number, s: () => nn.LayerOptions, dropout: 'before' | 'after'): nn.Sequential {
+function classifierHead(
+  inFeatures: number,
+  hidden: number,
+  numClasses: number,
+  p: number,
+  s: () => nn.LayerOptions,
+  dropout: 'before' | 'after',
+): nn.Sequential {
   if (dropout === 'after') {
     return new nn.Sequential(
       new nn.Linear(inFeatures, hidden, s()),

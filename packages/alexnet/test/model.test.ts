@@ -20,9 +20,22 @@ describe('AlexNet architecture', () => {
   it('the torchvision variant uses torchvision key names and 61,100,840 parameters', () => {
     const m = alexnet({ variant: 'torchvision' });
     expect([...m.stateDict().keys()]).toEqual([
-      'features.0.weight', 'features.0.bias', 'features.3.weight', 'features.3.bias', 'features.6.weight', 'features.6.bias',
-      'features.8.weight', 'features.8.bias', 'features.10.weight', 'features.10.bias',
-      'classifier.1.weight', 'classifier.1.bias', 'classifier.4.weight', 'classifier.4.bias', 'classifier.6.weight', 'classifier.6.bias',
+      'features.0.weight',
+      'features.0.bias',
+      'features.3.weight',
+      'features.3.bias',
+      'features.6.weight',
+      'features.6.bias',
+      'features.8.weight',
+      'features.8.bias',
+      'features.10.weight',
+      'features.10.bias',
+      'classifier.1.weight',
+      'classifier.1.bias',
+      'classifier.4.weight',
+      'classifier.4.bias',
+      'classifier.6.weight',
+      'classifier.6.bias',
     ]);
     expect(m.parameterCount()).toBe(61_100_840);
     m.dispose();
@@ -64,7 +77,7 @@ describe('AlexNet architecture', () => {
     const layer = new nn.LocalResponseNorm(PAPER_LRN.size, { alpha: PAPER_LRN.alpha, beta: PAPER_LRN.beta, k: PAPER_LRN.k });
     const got = await layer.forward(x).data();
     const a = await x.data();
-    const at = (b: number, ch: number, i: number) => a[((b * c + ch) * h * w) + i]!;
+    const at = (b: number, ch: number, i: number) => a[(b * c + ch) * h * w + i]!;
     for (let b = 0; b < n; b++)
       for (let ch = 0; ch < c; ch++)
         for (let i = 0; i < h * w; i++) {
@@ -76,7 +89,10 @@ describe('AlexNet architecture', () => {
   });
 
   it('geometry: 224 with conv1 padding 2, or 227 with padding 0 (Caffe), both reach 6×6 before FC6', () => {
-    for (const [pad, side] of [[2, 224], [0, 227]] as const) {
+    for (const [pad, side] of [
+      [2, 224],
+      [0, 227],
+    ] as const) {
       const m = alexnet({ variant: 'paper', conv1Padding: pad, numClasses: 7, seed: 0 });
       const y = noGrad(() => tidy(() => m.eval().forward(randn([1, 3, side, side], { seed: 0 }))));
       expect(y.shape).toEqual([1, 7]);

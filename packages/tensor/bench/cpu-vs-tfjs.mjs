@@ -79,7 +79,9 @@ function toHWIO(w, cout, cin, k) {
 }
 function nchwToNhwc(a, n, c, h, w) {
   const out = new Float32Array(a.length);
-  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) out[((b * h + y) * w + xx) * c + ch] = a[((b * c + ch) * h + y) * w + xx];
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) out[((b * h + y) * w + xx) * c + ch] = a[((b * c + ch) * h + y) * w + xx];
   return out;
 }
 function makeTf() {
@@ -91,7 +93,17 @@ function makeTf() {
     tf.tidy(() => {
       let h = xt;
       convSpec.forEach(([, , , stride, pad, pool], i) => {
-        h = tf.relu(tf.add(tf.conv2d(h, conv[i].w, stride, [[0, 0], [pad, pad], [pad, pad], [0, 0]]), conv[i].b));
+        h = tf.relu(
+          tf.add(
+            tf.conv2d(h, conv[i].w, stride, [
+              [0, 0],
+              [pad, pad],
+              [pad, pad],
+              [0, 0],
+            ]),
+            conv[i].b,
+          ),
+        );
         if (pool) h = tf.maxPool(h, 3, 2, 'valid');
       });
       h = tf.reshape(tf.transpose(h, [0, 3, 1, 2]), [batch, 256 * 6 * 6]);
@@ -132,29 +144,44 @@ function maxRelDiff(a, b) {
 
 const require = createRequire(import.meta.url);
 console.log(`AlexNet forward (torchvision widths), ${batch}×3×224×224, ${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length}, node ${process.version}`);
-const oursResult = await time('tessera cpu', oursForward, async (y) => {
-  const d = await y.data();
-  y.dispose();
-  return d;
-}, iters);
+const oursResult = await time(
+  'tessera cpu',
+  oursForward,
+  async (y) => {
+    const d = await y.data();
+    y.dispose();
+    return d;
+  },
+  iters,
+);
 
 await tf.setBackend('cpu');
 let tfm = makeTf();
-const tfCpu = await time('tfjs-backend-cpu 4.22.0', tfm.forward, async (y) => {
-  const d = await y.data();
-  y.dispose();
-  return d;
-}, tfIters);
+const tfCpu = await time(
+  'tfjs-backend-cpu 4.22.0',
+  tfm.forward,
+  async (y) => {
+    const d = await y.data();
+    y.dispose();
+    return d;
+  },
+  tfIters,
+);
 tfm.dispose();
 
 setWasmPaths(require.resolve('@tensorflow/tfjs-backend-wasm').replace(/[^/]+$/, ''));
 await tf.setBackend('wasm');
 tfm = makeTf();
-const tfWasm = await time('tfjs-backend-wasm 4.22.0', tfm.forward, async (y) => {
-  const d = await y.data();
-  y.dispose();
-  return d;
-}, Math.max(tfIters, 2));
+const tfWasm = await time(
+  'tfjs-backend-wasm 4.22.0',
+  tfm.forward,
+  async (y) => {
+    const d = await y.data();
+    y.dispose();
+    return d;
+  },
+  Math.max(tfIters, 2),
+);
 tfm.dispose();
 
 const diffCpu = maxRelDiff(oursResult.logits, tfCpu.logits);

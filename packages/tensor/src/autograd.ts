@@ -23,13 +23,7 @@ export interface GradNode {
  * Records `out` as produced by `name` from `inputs` when grad mode is on and some input requires grad.
  * Returns `out`.
  */
-export function record(
-  out: Tensor,
-  name: string,
-  inputs: readonly Tensor[],
-  backward: GradNode['backward'],
-  saved: readonly Tensor[] = [],
-): Tensor {
+export function record(out: Tensor, name: string, inputs: readonly Tensor[], backward: GradNode['backward'], saved: readonly Tensor[] = []): Tensor {
   if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
   out.requiresGrad = true;
   out.isLeaf = false;
@@ -92,7 +86,10 @@ export function backward(root: Tensor, grad: Tensor | undefined, options: Backwa
         if (!g) continue;
         const node = t.gradFn;
         if (!node && !t.isLeaf) {
-          throw new TesseraError('backward', 'trying to backward through the graph a second time; its intermediate results were released — pass { retainGraph: true } to the first backward');
+          throw new TesseraError(
+            'backward',
+            'trying to backward through the graph a second time; its intermediate results were released — pass { retainGraph: true } to the first backward',
+          );
         }
         if (!node) {
           // A leaf: accumulate into .grad, which outlives this tidy.
@@ -110,7 +107,10 @@ export function backward(root: Tensor, grad: Tensor | undefined, options: Backwa
           const ig = inputGrads[i];
           if (!ig || !input.requiresGrad) return;
           if (!shapesEqual(ig.shape, input.shape)) {
-            throw new TesseraError('backward', `the gradient rule of ${node.name} returned ${fmtShape(ig.shape)} for an input of shape ${fmtShape(input.shape)}`);
+            throw new TesseraError(
+              'backward',
+              `the gradient rule of ${node.name} returned ${fmtShape(ig.shape)} for an input of shape ${fmtShape(input.shape)}`,
+            );
           }
           const prev = grads.get(input);
           grads.set(input, prev ? prev.add(ig) : ig);

@@ -16,15 +16,7 @@ export { matmul, bmm } from './ops/matmul.js';
 export { tidy, keep, memory, noGrad, enableGrad, isGradEnabled, type MemoryInfo } from './engine.js';
 export type { GradNode, BackwardOptions } from './autograd.js';
 export { manualSeed, getRngState, setRngState, type RngState } from './random/generator.js';
-export {
-  registerBackend,
-  setBackend,
-  getBackend,
-  backendByName,
-  availableBackends,
-  registeredBackends,
-  type BackendAvailability,
-} from './backend/registry.js';
+export { registerBackend, setBackend, getBackend, backendByName, availableBackends, registeredBackends, type BackendAvailability } from './backend/registry.js';
 export type { Backend, BackendFactory, BackendMemory } from './backend/backend.js';
 export type * from './backend/kernels.js';
 export { UNARY_OPS, BINARY_OPS } from './backend/kernels.js';

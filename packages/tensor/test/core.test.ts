@@ -92,7 +92,11 @@ describe('elementwise ops and broadcasting', () => {
     expect(await a.mul(2).sub(1).toArray()).toEqual([[1], [3], [5]]);
     expect(await tensor([1, 4, 9]).sqrt().toArray()).toEqual([1, 2, 3]);
     expect(await tensor([1, 5, 3]).gt(2).toArray()).toEqual([0, 1, 1]);
-    expect(await tensor(new Int32Array([1, 2])).add(0.5).toArray()).toEqual([1.5, 2.5]);
+    expect(
+      await tensor(new Int32Array([1, 2]))
+        .add(0.5)
+        .toArray(),
+    ).toEqual([1.5, 2.5]);
   });
 
   it('names both shapes when they cannot broadcast', () => {
@@ -146,7 +150,14 @@ describe('autograd', () => {
 
   it('refuses a second backward through a released graph unless retainGraph was set', async () => {
     const x = ones([2], { requiresGrad: true });
-    expectTessera(() => x.exp().sum().backward({ retainGraph: true } as never), 'grad must be a Tensor');
+    expectTessera(
+      () =>
+        x
+          .exp()
+          .sum()
+          .backward({ retainGraph: true } as never),
+      'grad must be a Tensor',
+    );
     const z = x.exp().sum();
     z.backward(undefined, { retainGraph: true });
     z.backward();

@@ -45,7 +45,10 @@ function buf(dtype: DType, values: ArrayLike<number>): CpuBuffer {
 
 function randBuf(dtype: DType, size: number, seed: number, scale = 1): CpuBuffer {
   const r = rng(seed);
-  return buf(dtype, Array.from({ length: size }, () => (dtype === 'int32' ? Math.round(r() * 5) : r() * scale)));
+  return buf(
+    dtype,
+    Array.from({ length: size }, () => (dtype === 'int32' ? Math.round(r() * 5) : r() * scale)),
+  );
 }
 
 /** Values of a buffer as stored (so references see exactly what the kernel saw). */
@@ -350,22 +353,27 @@ describe('copy', () => {
 
   it('permutes larger tensors (the tiled transpose path)', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 2, maxLength: 4 }).filter((s) => sizeOf(s) <= 40_000), fc.integer(), fc.constantFrom<DType>('float32', 'int32'), (shape, seed, dtype) => {
-        const r = rng(seed);
-        const rank = shape.length;
-        const perm = Array.from({ length: rank }, (_, i) => i).sort(() => r());
-        // out = x.permute(perm): out dim d reads x dim perm[d].
-        const xStrides = contiguousStrides(shape);
-        const outShape = perm.map((q) => shape[q]!);
-        const inStrides = perm.map((q) => xStrides[q]!);
-        const outStrides = contiguousStrides(outShape);
-        const x = randBuf(dtype, sizeOf(shape), seed, 100);
-        const out = be.alloc(dtype, x.size);
-        k.copy(x, out, { shape: outShape, inStrides, inOffset: 0, outStrides, outOffset: 0 });
-        const want = new Array<number>(x.size);
-        for (let f = 0; f < x.size; f++) want[f] = x.data[dot(unravel(f, outShape), inStrides)]!;
-        expect(vals(out)).toEqual(want);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 2, maxLength: 4 }).filter((s) => sizeOf(s) <= 40_000),
+        fc.integer(),
+        fc.constantFrom<DType>('float32', 'int32'),
+        (shape, seed, dtype) => {
+          const r = rng(seed);
+          const rank = shape.length;
+          const perm = Array.from({ length: rank }, (_, i) => i).sort(() => r());
+          // out = x.permute(perm): out dim d reads x dim perm[d].
+          const xStrides = contiguousStrides(shape);
+          const outShape = perm.map((q) => shape[q]!);
+          const inStrides = perm.map((q) => xStrides[q]!);
+          const outStrides = contiguousStrides(outShape);
+          const x = randBuf(dtype, sizeOf(shape), seed, 100);
+          const out = be.alloc(dtype, x.size);
+          k.copy(x, out, { shape: outShape, inStrides, inOffset: 0, outStrides, outOffset: 0 });
+          const want = new Array<number>(x.size);
+          for (let f = 0; f < x.size; f++) want[f] = x.data[dot(unravel(f, outShape), inStrides)]!;
+          expect(vals(out)).toEqual(want);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -453,7 +461,11 @@ describe('reductions', () => {
 });
 
 /** Naive batched matmul with the catalogue's storage conventions. */
-function matmulRef(A: ArrayLike<number>, B: ArrayLike<number>, p: { batch: number; m: number; n: number; k: number; transA: boolean; transB: boolean; aBatchStride: number; bBatchStride: number }): number[] {
+function matmulRef(
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  p: { batch: number; m: number; n: number; k: number; transA: boolean; transB: boolean; aBatchStride: number; bBatchStride: number },
+): number[] {
   const out: number[] = [];
   for (let b = 0; b < p.batch; b++) {
     for (let i = 0; i < p.m; i++) {
@@ -472,7 +484,19 @@ function matmulRef(A: ArrayLike<number>, B: ArrayLike<number>, p: { batch: numbe
 }
 
 describe('matmul', () => {
-  function check(dtype: FloatDType, batch: number, m: number, n: number, kk: number, transA: boolean, transB: boolean, bcastA: boolean, bcastB: boolean, seed: number, backend = be): void {
+  function check(
+    dtype: FloatDType,
+    batch: number,
+    m: number,
+    n: number,
+    kk: number,
+    transA: boolean,
+    transB: boolean,
+    bcastA: boolean,
+    bcastB: boolean,
+    seed: number,
+    backend = be,
+  ): void {
     const p = { batch, m, n, k: kk, transA, transB, aBatchStride: bcastA ? 0 : m * kk, bBatchStride: bcastB ? 0 : kk * n };
     const a = randBuf(dtype, (bcastA ? 1 : batch) * m * kk, seed);
     const b = randBuf(dtype, (bcastB ? 1 : batch) * kk * n, seed + 1);
@@ -518,18 +542,26 @@ describe('matmul', () => {
     expect(portable.simd).toBe(false);
     try {
       fc.assert(
-        fc.property(fc.integer({ min: 1, max: 150 }), fc.integer({ min: 2, max: 300 }), fc.integer({ min: 1, max: 600 }), fc.boolean(), fc.boolean(), fc.integer(), (m, n, kk, tA, tB, seed) => {
-          const p = { batch: 1, m, n, k: kk, transA: tA, transB: tB, aBatchStride: 0, bBatchStride: 0 };
-          const a = randBuf('float32', m * kk, seed);
-          const b = randBuf('float32', kk * n, seed + 1);
-          const simdOut = be.alloc('float32', m * n);
-          k.matmul(a, b, simdOut, p);
-          const jsOut = portable.alloc('float32', m * n);
-          portable.kernels.matmul(a, b, jsOut, p);
-          expect(vals(jsOut)).toEqual(vals(simdOut));
-          expectClose(vals(simdOut), Array.from(Float32Array.from(matmulRef(a.data, b.data, { ...p, aBatchStride: 0, bBatchStride: 0 }))), 2e-6, 'matmul');
-          for (const x of [a, b, simdOut]) be.free(x);
-        }),
+        fc.property(
+          fc.integer({ min: 1, max: 150 }),
+          fc.integer({ min: 2, max: 300 }),
+          fc.integer({ min: 1, max: 600 }),
+          fc.boolean(),
+          fc.boolean(),
+          fc.integer(),
+          (m, n, kk, tA, tB, seed) => {
+            const p = { batch: 1, m, n, k: kk, transA: tA, transB: tB, aBatchStride: 0, bBatchStride: 0 };
+            const a = randBuf('float32', m * kk, seed);
+            const b = randBuf('float32', kk * n, seed + 1);
+            const simdOut = be.alloc('float32', m * n);
+            k.matmul(a, b, simdOut, p);
+            const jsOut = portable.alloc('float32', m * n);
+            portable.kernels.matmul(a, b, jsOut, p);
+            expect(vals(jsOut)).toEqual(vals(simdOut));
+            expectClose(vals(simdOut), Array.from(Float32Array.from(matmulRef(a.data, b.data, { ...p, aBatchStride: 0, bBatchStride: 0 }))), 2e-6, 'matmul');
+            for (const x of [a, b, simdOut]) be.free(x);
+          },
+        ),
         { numRuns: 25 },
       );
     } finally {
@@ -670,7 +702,24 @@ describe('conv2d', () => {
   });
 
   it('backward kernels agree with finite differences of the forward (float64)', () => {
-    const p: Conv2dParams = { n: 2, cIn: 4, h: 7, w: 6, cOut: 6, kh: 3, kw: 2, outH: 0, outW: 0, strideH: 2, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 2, groups: 2 };
+    const p: Conv2dParams = {
+      n: 2,
+      cIn: 4,
+      h: 7,
+      w: 6,
+      cOut: 6,
+      kh: 3,
+      kw: 2,
+      outH: 0,
+      outW: 0,
+      strideH: 2,
+      strideW: 1,
+      padH: 1,
+      padW: 1,
+      dilationH: 1,
+      dilationW: 2,
+      groups: 2,
+    };
     p.outH = outSize(p.h, p.kh, p.strideH, p.padH, p.dilationH);
     p.outW = outSize(p.w, p.kw, p.strideW, p.padW, p.dilationW);
     const sz = convSizes(p);
@@ -708,11 +757,79 @@ describe('conv2d', () => {
     try {
       expect(await threaded.startThreads()).toBe(1);
       const layers: Conv2dParams[] = [
-        { n: 2, cIn: 3, h: 67, w: 67, cOut: 64, kh: 11, kw: 11, outH: 15, outW: 15, strideH: 4, strideW: 4, padH: 2, padW: 2, dilationH: 1, dilationW: 1, groups: 1 },
-        { n: 2, cIn: 64, h: 13, w: 13, cOut: 96, kh: 5, kw: 5, outH: 13, outW: 13, strideH: 1, strideW: 1, padH: 2, padW: 2, dilationH: 1, dilationW: 1, groups: 2 },
-        { n: 2, cIn: 96, h: 13, w: 13, cOut: 40, kh: 1, kw: 1, outH: 13, outW: 13, strideH: 1, strideW: 1, padH: 0, padW: 0, dilationH: 1, dilationW: 1, groups: 1 },
+        {
+          n: 2,
+          cIn: 3,
+          h: 67,
+          w: 67,
+          cOut: 64,
+          kh: 11,
+          kw: 11,
+          outH: 15,
+          outW: 15,
+          strideH: 4,
+          strideW: 4,
+          padH: 2,
+          padW: 2,
+          dilationH: 1,
+          dilationW: 1,
+          groups: 1,
+        },
+        {
+          n: 2,
+          cIn: 64,
+          h: 13,
+          w: 13,
+          cOut: 96,
+          kh: 5,
+          kw: 5,
+          outH: 13,
+          outW: 13,
+          strideH: 1,
+          strideW: 1,
+          padH: 2,
+          padW: 2,
+          dilationH: 1,
+          dilationW: 1,
+          groups: 2,
+        },
+        {
+          n: 2,
+          cIn: 96,
+          h: 13,
+          w: 13,
+          cOut: 40,
+          kh: 1,
+          kw: 1,
+          outH: 13,
+          outW: 13,
+          strideH: 1,
+          strideW: 1,
+          padH: 0,
+          padW: 0,
+          dilationH: 1,
+          dilationW: 1,
+          groups: 1,
+        },
         // float64: the threaded filter gradient sums per-thread partials straight into dw.
-        { n: 2, cIn: 16, h: 32, w: 32, cOut: 32, kh: 3, kw: 3, outH: 32, outW: 32, strideH: 1, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1 },
+        {
+          n: 2,
+          cIn: 16,
+          h: 32,
+          w: 32,
+          cOut: 32,
+          kh: 3,
+          kw: 3,
+          outH: 32,
+          outW: 32,
+          strideH: 1,
+          strideW: 1,
+          padH: 1,
+          padW: 1,
+          dilationH: 1,
+          dilationW: 1,
+          groups: 1,
+        },
       ];
       for (const p of layers) {
         const dtype: FloatDType = p.cIn === 16 ? 'float64' : 'float32';
@@ -977,21 +1094,29 @@ describe('local response normalisation', () => {
 describe('softmax and cross-entropy', () => {
   it('softmax / log-softmax are exact and stable for large logits', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 12 }), floatDType, fc.boolean(), fc.double({ min: -1000, max: 1000, noNaN: true }), fc.integer(), (rows, cols, dtype, log, shift, seed) => {
-        const x = randBuf(dtype, rows * cols, seed, 10);
-        x.data.forEach((v, i) => (x.data[i] = v + shift));
-        const out = be.alloc(dtype, x.size);
-        k.softmax(x, out, { rows, cols, log });
-        const want: number[] = [];
-        for (let r = 0; r < rows; r++) {
-          const row = Array.from(x.data.subarray(r * cols, (r + 1) * cols));
-          const m = Math.max(...row);
-          const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
-          for (const v of row) want.push(log ? v - lse : Math.exp(v - lse));
-        }
-        // log-softmax values scale with |shift|, whose float32 rounding is already in x.
-        expectClose(vals(out), Array.from(typed(dtype, want)), 4 * tolFor(dtype), 'softmax');
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 12 }),
+        floatDType,
+        fc.boolean(),
+        fc.double({ min: -1000, max: 1000, noNaN: true }),
+        fc.integer(),
+        (rows, cols, dtype, log, shift, seed) => {
+          const x = randBuf(dtype, rows * cols, seed, 10);
+          x.data.forEach((v, i) => (x.data[i] = v + shift));
+          const out = be.alloc(dtype, x.size);
+          k.softmax(x, out, { rows, cols, log });
+          const want: number[] = [];
+          for (let r = 0; r < rows; r++) {
+            const row = Array.from(x.data.subarray(r * cols, (r + 1) * cols));
+            const m = Math.max(...row);
+            const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+            for (const v of row) want.push(log ? v - lse : Math.exp(v - lse));
+          }
+          // log-softmax values scale with |shift|, whose float32 rounding is already in x.
+          expectClose(vals(out), Array.from(typed(dtype, want)), 4 * tolFor(dtype), 'softmax');
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -1001,7 +1126,10 @@ describe('softmax and cross-entropy', () => {
       fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 9 }), floatDType, fc.integer(), (rows, cols, dtype, seed) => {
         const x = randBuf(dtype, rows * cols, seed, 20);
         const r = rng(seed + 9);
-        const labels = buf('int32', Array.from({ length: rows }, () => Math.floor(((r() + 1) / 2) * cols)));
+        const labels = buf(
+          'int32',
+          Array.from({ length: rows }, () => Math.floor(((r() + 1) / 2) * cols)),
+        );
         const dl = randBuf(dtype, rows, seed + 1);
         const losses = be.alloc(dtype, rows);
         const grad = be.alloc(dtype, x.size);
@@ -1028,35 +1156,45 @@ describe('softmax and cross-entropy', () => {
     const labels = buf('int32', [0, 4, 2, 7]);
     const out = be.alloc('float32', 4);
     expect(() => k.crossEntropy(x, labels, out, { rows: 4, cols: 5 })).toThrow(new TesseraError('crossEntropy', 'label 7 at row 3 is outside [0, 5)'));
-    expect(() => k.crossEntropyBackward(x, buf('int32', [-1, 0, 0, 0]), out, be.alloc('float32', 20), { rows: 4, cols: 5 })).toThrow(/label -1 at row 0 is outside \[0, 5\)/);
+    expect(() => k.crossEntropyBackward(x, buf('int32', [-1, 0, 0, 0]), out, be.alloc('float32', 20), { rows: 4, cols: 5 })).toThrow(
+      /label -1 at row 0 is outside \[0, 5\)/,
+    );
   });
 });
 
 describe('gather, oneHot, topk', () => {
   it('gather and its adjoint', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 6 }), fc.constantFrom<DType>('float32', 'float64'), fc.integer(), (outer, axisSize, inner, count, dtype, seed) => {
-        const r = rng(seed);
-        const idx = Array.from({ length: count }, () => Math.floor(((r() + 1) / 2) * axisSize));
-        const x = randBuf(dtype, outer * axisSize * inner, seed + 1);
-        const indices = buf('int32', idx);
-        const out = be.alloc(dtype, outer * count * inner);
-        const p = { outer, axisSize, inner, count };
-        k.gather(x, indices, out, p);
-        const dx = randBuf(dtype, x.size, seed + 2, 100);
-        k.gatherBackward(out, indices, dx, p);
-        const want: number[] = [];
-        const wantDx = new Array<number>(x.size).fill(0);
-        for (let o = 0; o < outer; o++)
-          for (let t = 0; t < count; t++)
-            for (let j = 0; j < inner; j++) {
-              const src = (o * axisSize + idx[t]!) * inner + j;
-              want.push(x.data[src]!);
-              wantDx[src] = wantDx[src]! + x.data[src]!;
-            }
-        expect(vals(out)).toEqual(want);
-        expectClose(vals(dx), Array.from(typed(dtype, wantDx)), tolFor(dtype), 'gatherBackward');
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.constantFrom<DType>('float32', 'float64'),
+        fc.integer(),
+        (outer, axisSize, inner, count, dtype, seed) => {
+          const r = rng(seed);
+          const idx = Array.from({ length: count }, () => Math.floor(((r() + 1) / 2) * axisSize));
+          const x = randBuf(dtype, outer * axisSize * inner, seed + 1);
+          const indices = buf('int32', idx);
+          const out = be.alloc(dtype, outer * count * inner);
+          const p = { outer, axisSize, inner, count };
+          k.gather(x, indices, out, p);
+          const dx = randBuf(dtype, x.size, seed + 2, 100);
+          k.gatherBackward(out, indices, dx, p);
+          const want: number[] = [];
+          const wantDx = new Array<number>(x.size).fill(0);
+          for (let o = 0; o < outer; o++)
+            for (let t = 0; t < count; t++)
+              for (let j = 0; j < inner; j++) {
+                const src = (o * axisSize + idx[t]!) * inner + j;
+                want.push(x.data[src]!);
+                wantDx[src] = wantDx[src]! + x.data[src]!;
+              }
+          expect(vals(out)).toEqual(want);
+          expectClose(vals(dx), Array.from(typed(dtype, wantDx)), tolFor(dtype), 'gatherBackward');
+        },
+      ),
       { numRuns: 150 },
     );
     expect(() => k.gather(randBuf('float32', 6, 1), buf('int32', [1, 3]), be.alloc('float32', 4), { outer: 2, axisSize: 3, inner: 1, count: 2 })).toThrow(
@@ -1073,34 +1211,42 @@ describe('gather, oneHot, topk', () => {
 
   it('topk is sorted, stable on ties and ranks NaN highest', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 60 }), fc.boolean(), fc.boolean(), fc.integer(), fc.nat(), (rows, cols, largest, withNaN, seed, kSeed) => {
-        const topK = 1 + (kSeed % cols);
-        const x = randBuf('float32', rows * cols, seed, 3);
-        x.data.forEach((v, i) => (x.data[i] = Math.round(v)));
-        if (withNaN) {
-          x.data[Math.abs(seed) % x.size] = NaN;
-          x.data[Math.abs(seed >> 3) % x.size] = Infinity;
-          x.data[Math.abs(seed >> 6) % x.size] = -Infinity;
-        }
-        const values = be.alloc('float32', rows * topK);
-        const indices = be.alloc('int32', rows * topK);
-        k.topk(x, values, indices, { rows, cols, k: topK, largest });
-        for (let r = 0; r < rows; r++) {
-          // NaN is the greatest value; equal values keep index order.
-          const cmp = (a: number, b: number): number => {
-            const va = x.data[r * cols + a]!;
-            const vb = x.data[r * cols + b]!;
-            const na = Number.isNaN(va);
-            const nb = Number.isNaN(vb);
-            const c = na !== nb ? (na ? 1 : -1) : na || va === vb ? 0 : va > vb ? 1 : -1;
-            return (largest ? -c : c) || a - b;
-          };
-          const order = Array.from({ length: cols }, (_, j) => j).sort(cmp);
-          const wantIdx = order.slice(0, topK);
-          expect(Array.from(indices.data.subarray(r * topK, (r + 1) * topK))).toEqual(wantIdx);
-          expect(Array.from(values.data.subarray(r * topK, (r + 1) * topK))).toEqual(wantIdx.map((j) => x.data[r * cols + j]!));
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer(),
+        fc.nat(),
+        (rows, cols, largest, withNaN, seed, kSeed) => {
+          const topK = 1 + (kSeed % cols);
+          const x = randBuf('float32', rows * cols, seed, 3);
+          x.data.forEach((v, i) => (x.data[i] = Math.round(v)));
+          if (withNaN) {
+            x.data[Math.abs(seed) % x.size] = NaN;
+            x.data[Math.abs(seed >> 3) % x.size] = Infinity;
+            x.data[Math.abs(seed >> 6) % x.size] = -Infinity;
+          }
+          const values = be.alloc('float32', rows * topK);
+          const indices = be.alloc('int32', rows * topK);
+          k.topk(x, values, indices, { rows, cols, k: topK, largest });
+          for (let r = 0; r < rows; r++) {
+            // NaN is the greatest value; equal values keep index order.
+            const cmp = (a: number, b: number): number => {
+              const va = x.data[r * cols + a]!;
+              const vb = x.data[r * cols + b]!;
+              const na = Number.isNaN(va);
+              const nb = Number.isNaN(vb);
+              const c = na !== nb ? (na ? 1 : -1) : na || va === vb ? 0 : va > vb ? 1 : -1;
+              return (largest ? -c : c) || a - b;
+            };
+            const order = Array.from({ length: cols }, (_, j) => j).sort(cmp);
+            const wantIdx = order.slice(0, topK);
+            expect(Array.from(indices.data.subarray(r * topK, (r + 1) * topK))).toEqual(wantIdx);
+            expect(Array.from(values.data.subarray(r * topK, (r + 1) * topK))).toEqual(wantIdx.map((j) => x.data[r * cols + j]!));
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

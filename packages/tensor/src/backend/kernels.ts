@@ -20,66 +20,14 @@ export interface BackendBuffer {
   readonly size: number;
 }
 
-export type UnaryOp =
-  | 'neg'
-  | 'abs'
-  | 'sign'
-  | 'exp'
-  | 'log'
-  | 'sqrt'
-  | 'rsqrt'
-  | 'square'
-  | 'reciprocal'
-  | 'relu'
-  | 'tanh'
-  | 'sigmoid';
+export type UnaryOp = 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'square' | 'reciprocal' | 'relu' | 'tanh' | 'sigmoid';
 
-export const UNARY_OPS: readonly UnaryOp[] = [
-  'neg',
-  'abs',
-  'sign',
-  'exp',
-  'log',
-  'sqrt',
-  'rsqrt',
-  'square',
-  'reciprocal',
-  'relu',
-  'tanh',
-  'sigmoid',
-];
+export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'abs', 'sign', 'exp', 'log', 'sqrt', 'rsqrt', 'square', 'reciprocal', 'relu', 'tanh', 'sigmoid'];
 
 /** Arithmetic ops produce the operands' dtype; comparisons produce 1 or 0 in the operands' dtype. */
-export type BinaryOp =
-  | 'add'
-  | 'sub'
-  | 'mul'
-  | 'div'
-  | 'pow'
-  | 'maximum'
-  | 'minimum'
-  | 'eq'
-  | 'ne'
-  | 'lt'
-  | 'le'
-  | 'gt'
-  | 'ge';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 
-export const BINARY_OPS: readonly BinaryOp[] = [
-  'add',
-  'sub',
-  'mul',
-  'div',
-  'pow',
-  'maximum',
-  'minimum',
-  'eq',
-  'ne',
-  'lt',
-  'le',
-  'gt',
-  'ge',
-];
+export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
 
 export type ReduceOp = 'sum' | 'max' | 'min';
 

@@ -76,7 +76,9 @@ export function initialisedBackend(name: string, op: string): Backend {
   if (entry?.instance) return entry.instance;
   throw new TesseraError(
     op,
-    entry ? `backend "${name}" is not initialised; call await setBackend("${name}") or await backendByName("${name}") first` : `no backend named "${name}" is registered`,
+    entry
+      ? `backend "${name}" is not initialised; call await setBackend("${name}") or await backendByName("${name}") first`
+      : `no backend named "${name}" is registered`,
   );
 }
 

@@ -41,15 +41,24 @@ export function conv2dGeometry(xShape: readonly number[], wShape: readonly numbe
   const groups = opts.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1) throw new TesseraError(op, `groups must be a positive integer, got ${groups}`);
   if (cIn % groups !== 0 || cOut % groups !== 0) {
-    throw new TesseraError(op, `groups=${groups} must divide both input channels (${cIn}) and output channels (${cOut}); input ${fmtShape(xShape)}, weight ${fmtShape(wShape)}`);
+    throw new TesseraError(
+      op,
+      `groups=${groups} must divide both input channels (${cIn}) and output channels (${cOut}); input ${fmtShape(xShape)}, weight ${fmtShape(wShape)}`,
+    );
   }
   if (cPerGroup * groups !== cIn) {
-    throw new TesseraError(op, `weight ${fmtShape(wShape)} expects ${cPerGroup * groups} input channels (C_in/groups = ${cPerGroup}, groups = ${groups}) but the input ${fmtShape(xShape)} has ${cIn}`);
+    throw new TesseraError(
+      op,
+      `weight ${fmtShape(wShape)} expects ${cPerGroup * groups} input channels (C_in/groups = ${cPerGroup}, groups = ${groups}) but the input ${fmtShape(xShape)} has ${cIn}`,
+    );
   }
   const effH = dilationH * (kh - 1) + 1;
   const effW = dilationW * (kw - 1) + 1;
   if (kh < 1 || kw < 1 || effH > h + 2 * padH || effW > w + 2 * padW) {
-    throw new TesseraError(op, `kernel ${kh}×${kw} (dilated ${effH}×${effW}) is larger than the padded input ${h + 2 * padH}×${w + 2 * padW}; input ${fmtShape(xShape)}, padding ${padH}×${padW}`);
+    throw new TesseraError(
+      op,
+      `kernel ${kh}×${kw} (dilated ${effH}×${effW}) is larger than the padded input ${h + 2 * padH}×${w + 2 * padW}; input ${fmtShape(xShape)}, padding ${padH}×${padW}`,
+    );
   }
   const outH = Math.floor((h + 2 * padH - effH) / strideH) + 1;
   const outW = Math.floor((w + 2 * padW - effW) / strideW) + 1;

@@ -23,7 +23,11 @@ export function localResponseNorm(x: Tensor, size: number, opts: LrnOptions = {}
   const alpha = opts.alpha ?? 1e-4;
   const beta = opts.beta ?? 0.75;
   const k = opts.k ?? 1;
-  for (const [name, v] of [['alpha', alpha], ['beta', beta], ['k', k]] as const) {
+  for (const [name, v] of [
+    ['alpha', alpha],
+    ['beta', beta],
+    ['k', k],
+  ] as const) {
     if (!Number.isFinite(v)) throw new TesseraError(op, `${name} must be finite, got ${v}`);
   }
   if (x.rank < 3) throw new TesseraError(op, `input must be [N, C, …] with at least 3 dims, got ${fmtShape(x.shape)}`);

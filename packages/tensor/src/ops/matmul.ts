@@ -30,10 +30,7 @@ export function bmm(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const kb = transB ? bc : br;
   const n = transB ? br : bc;
   if (k !== kb) {
-    throw new TesseraError(
-      op,
-      `inner dimensions differ: ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} · ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} (${k} vs ${kb})`,
-    );
+    throw new TesseraError(op, `inner dimensions differ: ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} · ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} (${k} vs ${kb})`);
   }
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);

@@ -23,7 +23,12 @@ export function dropout(x: Tensor, p = 0.5, training = true, opts: DropoutOption
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new TesseraError(op, `probability must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   const keepProb = 1 - p;
-  const mask = bernoulli(x.shape, keepProb, { backend: x.backend, dtype: x.dtype, scale: keepProb === 0 ? 0 : 1 / keepProb, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+  const mask = bernoulli(x.shape, keepProb, {
+    backend: x.backend,
+    dtype: x.dtype,
+    scale: keepProb === 0 ? 0 : 1 / keepProb,
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+  });
   const y = x.mul(mask);
   if (!y.requiresGrad) mask.dispose();
   return y;
@@ -67,7 +72,10 @@ export function topk(x: Tensor, k: number, opts: TopkOptions = {}): { values: Te
     (g) => {
       // Scatter g back through flat positions row·cols + index.
       const rowBase = arange(0, rows * cols, Math.max(cols, 1), { backend: x.backend, dtype: 'int32' }).reshape([rows, 1]);
-      const flatIdx = indices.reshape([rows, k]).add(rowBase).reshape([rows * k]);
+      const flatIdx = indices
+        .reshape([rows, k])
+        .add(rowBase)
+        .reshape([rows * k]);
       const dx = empty(g.backendImpl, x.shape, g.dtype);
       kernels(g).gatherBackward(g.buf(op), flatIdx.buf(op), dx.buf(op), { outer: 1, axisSize: rows * cols, inner: 1, count: rows * k });
       return [dx];
@@ -81,7 +89,8 @@ export function topk(x: Tensor, k: number, opts: TopkOptions = {}): { values: Te
 export function oneHot(labels: Tensor, numClasses: number): Tensor {
   const op = 'oneHot';
   labels.buf(op);
-  if (labels.dtype !== 'int32' || labels.rank !== 1) throw new TesseraError(op, `labels must be a 1-d int32 tensor, got ${labels.dtype} ${fmtShape(labels.shape)}`);
+  if (labels.dtype !== 'int32' || labels.rank !== 1)
+    throw new TesseraError(op, `labels must be a 1-d int32 tensor, got ${labels.dtype} ${fmtShape(labels.shape)}`);
   if (!Number.isInteger(numClasses) || numClasses < 1) throw new TesseraError(op, `numClasses must be a positive integer, got ${numClasses}`);
   const out = empty(labels.backendImpl, [labels.shape[0]!, numClasses], 'float32');
   if (out.size > 0) kernels(labels).oneHot(labels.buf(op), out.buf(op), { n: labels.shape[0]!, depth: numClasses });

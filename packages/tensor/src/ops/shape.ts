@@ -42,9 +42,18 @@ export function flatten(x: Tensor, startDim: number, endDim: number): Tensor {
 }
 
 export function squeeze(x: Tensor, dim?: number): Tensor {
-  if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (dim === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const d = normAxis(dim, x.rank, 'squeeze');
-  return x.shape[d] === 1 ? reshape(x, x.shape.filter((_, i) => i !== d)) : reshape(x, x.shape);
+  return x.shape[d] === 1
+    ? reshape(
+        x,
+        x.shape.filter((_, i) => i !== d),
+      )
+    : reshape(x, x.shape);
 }
 
 export function unsqueeze(x: Tensor, dim: number): Tensor {
@@ -230,9 +239,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     }
     offset += t.shape[d]!;
   }
-  return record(out, 'cat', tensors, (g) =>
-    tensors.map((t, i) => slice(g, d, offsets[i]!, offsets[i]! + t.shape[d]!)),
-  );
+  return record(out, 'cat', tensors, (g) => tensors.map((t, i) => slice(g, d, offsets[i]!, offsets[i]! + t.shape[d]!)));
 }
 
 /**

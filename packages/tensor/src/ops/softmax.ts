@@ -11,13 +11,7 @@ function softmaxLast(x: Tensor, log: boolean): Tensor {
   const rows = cols === 0 ? 0 : x.size / cols;
   const y = empty(x.backendImpl, x.shape, x.dtype);
   if (y.size > 0) kernels(x).softmax(x.buf(op), y.buf(op), { rows, cols, log });
-  return record(
-    y,
-    op,
-    [x],
-    (g) => (log ? [g.sub(y.exp().mul(g.sum(-1, true)))] : [y.mul(g.sub(g.mul(y).sum(-1, true)))]),
-    [y],
-  );
+  return record(y, op, [x], (g) => (log ? [g.sub(y.exp().mul(g.sum(-1, true)))] : [y.mul(g.sub(g.mul(y).sum(-1, true)))]), [y]);
 }
 
 function alongDim(x: Tensor, dim: number, log: boolean): Tensor {

@@ -58,7 +58,7 @@ const INV_2_24 = 1 / 16777216;
 
 /** Splits a non-negative integer below 2⁵³ into (low, high) uint32 words. */
 export function splitU64(x: number): [number, number] {
-  return [x % TWO_POW_32 >>> 0, Math.floor(x / TWO_POW_32) >>> 0];
+  return [(x % TWO_POW_32) >>> 0, Math.floor(x / TWO_POW_32) >>> 0];
 }
 
 /** Number of Philox blocks a fill of `n` elements consumes. */
@@ -110,8 +110,7 @@ export function philoxFill(out: Float32Array | Float64Array, p: RandomParams): v
         if (p.dist === 'uniform') {
           const v = round(p.low + (p.high - p.low) * u);
           out[i + l] = v >= p.high && p.high > p.low ? below(p.high, f32) : v;
-        }
-        else out[i + l] = u < pf ? p.scale : 0;
+        } else out[i + l] = u < pf ? p.scale : 0;
       }
     }
   }

@@ -48,7 +48,12 @@ const shapeArb = (minRank: number, maxRank: number, maxDim: number) => fc.array(
 
 /** Two shapes that broadcast: dims of each operand may be 1 or missing (leading). */
 const broadcastPairArb = fc
-  .tuple(shapeArb(0, 4, 4), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 1 }))
+  .tuple(
+    shapeArb(0, 4, 4),
+    fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 4, maxLength: 4 }),
+    fc.integer({ min: 0, max: 2 }),
+    fc.integer({ min: 0, max: 1 }),
+  )
   .map(([full, modes, dropA, dropB]) => {
     const a = full.map((d, i) => (modes[i % 4] === 1 ? 1 : d));
     const b = full.map((d, i) => (modes[i % 4] === 2 ? 1 : d));
@@ -241,14 +246,27 @@ const convCase: OpCase = {
       inputs,
       seed: c.seed,
       label: `x [${inputs[0]!.shape}] w [${inputs[1]!.shape}] stride ${c.sh}×${c.sw} pad ${c.ph}×${c.pw} dilation ${c.dh}×${c.dw} groups ${c.groups} bias ${c.bias}`,
-      run: ([x, w, b]: Tensor[]) =>
-        F.conv2d(x!, w!, b ?? null, { stride: [c.sh, c.sw], padding: [c.ph, c.pw], dilation: [c.dh, c.dw], groups: c.groups }),
+      run: ([x, w, b]: Tensor[]) => F.conv2d(x!, w!, b ?? null, { stride: [c.sh, c.sw], padding: [c.ph, c.pw], dilation: [c.dh, c.dw], groups: c.groups }),
     };
   }),
 };
 
 const poolArb = fc
-  .record({ n: dim(2), c: dim(3), h: dim(9), w: dim(9), kh: dim(4), kw: dim(4), sh: dim(3), sw: dim(3), ph: fc.integer({ min: 0, max: 2 }), pw: fc.integer({ min: 0, max: 2 }), ceil: fc.boolean(), include: fc.boolean(), seed: seedArb })
+  .record({
+    n: dim(2),
+    c: dim(3),
+    h: dim(9),
+    w: dim(9),
+    kh: dim(4),
+    kw: dim(4),
+    sh: dim(3),
+    sw: dim(3),
+    ph: fc.integer({ min: 0, max: 2 }),
+    pw: fc.integer({ min: 0, max: 2 }),
+    ceil: fc.boolean(),
+    include: fc.boolean(),
+    seed: seedArb,
+  })
   .filter((p) => 2 * p.ph <= p.kh && 2 * p.pw <= p.kw && p.kh <= p.h + 2 * p.ph && p.kw <= p.w + 2 * p.pw);
 
 const maxPoolCase: OpCase = {
@@ -292,7 +310,17 @@ const lrnCase: OpCase = {
   kernels: ['lrn', 'lrnBackward'],
   tol: F32,
   arb: fc
-    .record({ n: dim(2), c: dim(8), h: dim(4), w: dim(4), size: dim(6), alpha: fc.constantFrom(1e-4, 5e-4, 0.1, 1), beta: fc.constantFrom(0.75, 0.5, 1), k: fc.constantFrom(1, 2), seed: seedArb })
+    .record({
+      n: dim(2),
+      c: dim(8),
+      h: dim(4),
+      w: dim(4),
+      size: dim(6),
+      alpha: fc.constantFrom(1e-4, 5e-4, 0.1, 1),
+      beta: fc.constantFrom(0.75, 0.5, 1),
+      k: fc.constantFrom(1, 2),
+      seed: seedArb,
+    })
     .map((p) => ({
       inputs: [{ shape: [p.n, p.c, p.h, p.w], kind: 'float' as const }],
       seed: p.seed,
@@ -332,8 +360,16 @@ const layoutCase: OpCase = {
   name: 'permute, expand, slice, cat, pad (strided copy)',
   kernels: ['copy', 'fill'],
   tol: { atol: 0, rtol: 0 },
-  arb: fc.record({ shape: shapeArb(1, 4, 4), seed: seedArb, perm: fc.integer({ min: 0, max: 23 }), a: fc.integer({ min: -4, max: 4 }), step: dim(2), p: fc.integer({ min: 0, max: 2 }) }).map(
-    ({ shape, seed, perm, a, step, p }) => {
+  arb: fc
+    .record({
+      shape: shapeArb(1, 4, 4),
+      seed: seedArb,
+      perm: fc.integer({ min: 0, max: 23 }),
+      a: fc.integer({ min: -4, max: 4 }),
+      step: dim(2),
+      p: fc.integer({ min: 0, max: 2 }),
+    })
+    .map(({ shape, seed, perm, a, step, p }) => {
       const rank = shape.length;
       const order = shape.map((_, i) => i);
       for (let i = rank - 1, r = perm; i > 0; i--, r = Math.floor(r / (i + 1))) {
@@ -352,8 +388,7 @@ const layoutCase: OpCase = {
           pad(x!, [p, 1, 0, p].slice(0, Math.min(4, 2 * rank)), 0.5),
         ],
       };
-    },
-  ),
+    }),
 };
 
 const gatherCase: OpCase = {
@@ -378,20 +413,22 @@ const topkCase: OpCase = {
   name: 'topk (largest and smallest)',
   kernels: ['topk'],
   tol: F32,
-  arb: fc.record({ shape: shapeArb(1, 3, 6), k: fc.integer({ min: 0, max: 6 }), d: fc.integer({ min: 0, max: 2 }), seed: seedArb }).map(({ shape, k, d, seed }) => {
-    const axis = d % shape.length;
-    const kk = Math.min(k, shape[axis]!);
-    return {
-      inputs: [{ shape, kind: 'float' as const }],
-      seed,
-      label: `x [${shape}] k ${kk} dim ${axis}`,
-      run: ([x]: Tensor[]) => {
-        const a = F.topk(x!, kk, { dim: axis });
-        const b = F.topk(x!, kk, { dim: axis, largest: false });
-        return [a.values, a.indices, b.values, b.indices];
-      },
-    };
-  }),
+  arb: fc
+    .record({ shape: shapeArb(1, 3, 6), k: fc.integer({ min: 0, max: 6 }), d: fc.integer({ min: 0, max: 2 }), seed: seedArb })
+    .map(({ shape, k, d, seed }) => {
+      const axis = d % shape.length;
+      const kk = Math.min(k, shape[axis]!);
+      return {
+        inputs: [{ shape, kind: 'float' as const }],
+        seed,
+        label: `x [${shape}] k ${kk} dim ${axis}`,
+        run: ([x]: Tensor[]) => {
+          const a = F.topk(x!, kk, { dim: axis });
+          const b = F.topk(x!, kk, { dim: axis, largest: false });
+          return [a.values, a.indices, b.values, b.indices];
+        },
+      };
+    }),
 };
 
 const castCase: OpCase = {

@@ -70,7 +70,11 @@ export function describeConformance(backendName: string, opts: ConformanceOption
         fc.asyncProperty(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 0, max: 2 ** 40 }), async (n, seed) => {
           for (const backend of [backendName, 'cpu']) await backendByName(backend);
           const draw = (backend: string) =>
-            tidy(() => [rand([n], { seed, backend, low: -1, high: 3 }), randn([n], { seed, backend, mean: 1, std: 2 }), bernoulli([n], 0.3, { seed, backend, scale: 2 })]);
+            tidy(() => [
+              rand([n], { seed, backend, low: -1, high: 3 }),
+              randn([n], { seed, backend, mean: 1, std: 2 }),
+              bernoulli([n], 0.3, { seed, backend, scale: 2 }),
+            ]);
           const ours = draw(backendName);
           const ref = draw('cpu');
           for (let i = 0; i < 3; i++) {
@@ -92,7 +96,10 @@ export function describeConformance(backendName: string, opts: ConformanceOption
           const run = (backend: string) => tidy(() => F.dropout(tensor(new Float32Array(n).fill(1), [n], { backend }), p, true, { seed }));
           const a = run(backendName);
           const b = run('cpu');
-          assertClose(`dropout mask (n ${n}, p ${p}, seed ${seed})`, Float64Array.from(await a.data()), Float64Array.from(await b.data()), { atol: 0, rtol: 0 });
+          assertClose(`dropout mask (n ${n}, p ${p}, seed ${seed})`, Float64Array.from(await a.data()), Float64Array.from(await b.data()), {
+            atol: 0,
+            rtol: 0,
+          });
           a.dispose();
           b.dispose();
         }),
@@ -124,7 +131,15 @@ export function describeConformance(backendName: string, opts: ConformanceOption
               const v = c.momentum > 0 ? tensor(new Float32Array(c.n), [c.n], { backend }) : null;
               grads.forEach((g, step) => {
                 const gt = tensor(g, [c.n], { backend, dtype: 'float32' });
-                const p: SgdParams = { rule: c.rule, lr: 0.1, momentum: c.momentum, weightDecay: c.weightDecay, dampening: c.dampening, nesterov: c.nesterov && c.momentum > 0 && c.dampening === 0, firstStep: step === 0 };
+                const p: SgdParams = {
+                  rule: c.rule,
+                  lr: 0.1,
+                  momentum: c.momentum,
+                  weightDecay: c.weightDecay,
+                  dampening: c.dampening,
+                  nesterov: c.nesterov && c.momentum > 0 && c.dampening === 0,
+                  firstStep: step === 0,
+                };
                 b.kernels.sgdUpdate(w.buf('sgd'), gt.buf('sgd'), v ? v.buf('sgd') : null, p);
                 gt.dispose();
               });

@@ -46,9 +46,7 @@ export async function gradcheck(
   const checked = inputs.map((inp, i) => !inp.int && (opts.check?.[i] ?? true));
 
   const build = (values: Float64Array[], withGrad: boolean) =>
-    values.map((v, i) =>
-      tensor(v, inputs[i]!.shape, { dtype: inputs[i]!.int ? 'int32' : 'float64', backend: 'cpu', requiresGrad: withGrad && checked[i]! }),
-    );
+    values.map((v, i) => tensor(v, inputs[i]!.shape, { dtype: inputs[i]!.int ? 'int32' : 'float64', backend: 'cpu', requiresGrad: withGrad && checked[i]! }));
   const lossOf = (xs: Tensor[]): Tensor => {
     const out = fn(xs);
     const outputs = (Array.isArray(out) ? out : [out]).filter((y) => y.dtype === 'float64');

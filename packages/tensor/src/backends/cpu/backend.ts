@@ -155,7 +155,8 @@ export class CpuBackend implements Backend<CpuBuffer> {
   alloc(dtype: DType, size: number): CpuBuffer {
     if (this.disposed) throw new TesseraError('alloc', 'the cpu backend has been disposed');
     if (!Number.isInteger(size) || size < 0) throw new TesseraError('alloc', `size must be a non-negative integer, got ${size}`);
-    if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'float64') throw new TesseraError('alloc', `the cpu backend cannot hold dtype ${JSON.stringify(dtype)}`);
+    if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'float64')
+      throw new TesseraError('alloc', `the cpu backend cannot hold dtype ${JSON.stringify(dtype)}`);
     const bytes = size * bytesPerElement(dtype);
     const storage = this.storage(sizeClass(bytes));
     const buffer: CpuBuffer = { dtype, size, data: view(dtype, storage, size) };

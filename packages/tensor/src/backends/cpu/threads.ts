@@ -199,7 +199,10 @@ export class ThreadPool {
       if (pending === 0) break;
       if (Atomics.wait(ctrl, PENDING, pending, 1000) === 'timed-out' && performance.now() - waitStart > limit) {
         this.dispose();
-        throw new TesseraError('cpu', `a worker thread did not finish its task within ${Math.round(limit / 1000)} s; the CPU backend continues single-threaded`);
+        throw new TesseraError(
+          'cpu',
+          `a worker thread did not finish its task within ${Math.round(limit / 1000)} s; the CPU backend continues single-threaded`,
+        );
       }
     }
     if (localError !== null) throw localError;

@@ -82,7 +82,17 @@ export function col2im(col: Float64Array, channels: number, p: Conv2dParams, dx:
 }
 
 /** Forward for images [i0, i1); `col` holds K·P elements. */
-export function convForwardRange(X: FloatArray, W: FloatArray, bias: FloatArray | null, Y: FloatArray, p: Conv2dParams, i0: number, i1: number, col: FloatArray, mm: GemmFn): void {
+export function convForwardRange(
+  X: FloatArray,
+  W: FloatArray,
+  bias: FloatArray | null,
+  Y: FloatArray,
+  p: Conv2dParams,
+  i0: number,
+  i1: number,
+  col: FloatArray,
+  mm: GemmFn,
+): void {
   const { cIn, cOut, groups, h, w } = p;
   const cInG = cIn / groups;
   const cOutG = cOut / groups;
@@ -105,7 +115,17 @@ export function convForwardRange(X: FloatArray, W: FloatArray, bias: FloatArray 
 }
 
 /** Input gradient for images [i0, i1); `dcol` holds K·P and `acc` cIn/groups·h·w doubles. */
-export function convBackwardInputRange(DY: FloatArray, W: FloatArray, DX: FloatArray, p: Conv2dParams, i0: number, i1: number, dcol: Float64Array, acc: Float64Array, mm: GemmFn): void {
+export function convBackwardInputRange(
+  DY: FloatArray,
+  W: FloatArray,
+  DX: FloatArray,
+  p: Conv2dParams,
+  i0: number,
+  i1: number,
+  dcol: Float64Array,
+  acc: Float64Array,
+  mm: GemmFn,
+): void {
   const { cIn, cOut, groups, h, w } = p;
   const cInG = cIn / groups;
   const cOutG = cOut / groups;
@@ -132,7 +152,16 @@ export function convBackwardInputRange(DY: FloatArray, W: FloatArray, DX: FloatA
 }
 
 /** Σ over images [i0, i1) of the filter gradient, written (not added) to `acc` (cOut·K doubles); i1 > i0. */
-export function convBackwardFilterRange(X: FloatArray, DY: FloatArray, acc: Float64Array, p: Conv2dParams, i0: number, i1: number, col: FloatArray, mm: GemmFn): void {
+export function convBackwardFilterRange(
+  X: FloatArray,
+  DY: FloatArray,
+  acc: Float64Array,
+  p: Conv2dParams,
+  i0: number,
+  i1: number,
+  col: FloatArray,
+  mm: GemmFn,
+): void {
   const { cIn, cOut, groups, h, w } = p;
   const cInG = cIn / groups;
   const cOutG = cOut / groups;

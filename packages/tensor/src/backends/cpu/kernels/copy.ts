@@ -52,9 +52,7 @@ export function copy(x: CpuBuffer, out: CpuBuffer, p: CopyParams): void {
     const pick = (s: number[]): number[] => [...s.filter((_, d) => d !== t && d !== r - 1), 0];
     const nA = c.shape[t]!;
     const nB = c.shape[r - 1]!;
-    forEachRun([...outer, 1], [pick(si), pick(so)], [p.inOffset, p.outOffset], (off) =>
-      tiled(src, off[0]!, si[t]!, is, dst, off[1]!, so[t]!, os, nA, nB),
-    );
+    forEachRun([...outer, 1], [pick(si), pick(so)], [p.inOffset, p.outOffset], (off) => tiled(src, off[0]!, si[t]!, is, dst, off[1]!, so[t]!, os, nA, nB));
     return;
   }
   forEachRun(c.shape, [si, so], [p.inOffset, p.outOffset], (off, n) => {

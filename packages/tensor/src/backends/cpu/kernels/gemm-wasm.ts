@@ -114,13 +114,25 @@ function assemble(): Uint8Array {
   emit(get(IR), i32(4), I32_ADD, set(IR), br(0), END, END);
   emit(get(JR), i32(4), I32_ADD, set(JR), br(0), END, END);
   emit(END);
-  const body = [...vec([[...uleb(6), I32], [...uleb(11), V128]]), ...code];
+  const body = [
+    ...vec([
+      [...uleb(6), I32],
+      [...uleb(11), V128],
+    ]),
+    ...code,
+  ];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version 1
     ...section(1, vec([[0x60, ...vec(new Array<number[]>(8).fill([I32])), ...vec([])]])), // type: (i32×8) → ()
     ...section(3, vec([[0]])), // function 0 has type 0
     ...section(5, vec([[0x00, ...uleb(16)]])), // memory 0: 16 pages, no maximum
-    ...section(7, vec([[...name('mem'), 0x02, 0], [...name('block'), 0x00, 0]])), // exports
+    ...section(
+      7,
+      vec([
+        [...name('mem'), 0x02, 0],
+        [...name('block'), 0x00, 0],
+      ]),
+    ), // exports
     ...section(10, vec([[...uleb(body.length), ...body]])), // code
   ]);
 }

@@ -70,7 +70,15 @@ export function createGemmScratch(wasm: Uint8Array | null): GemmScratch {
       const block = exports['block'] as GemmScratch['block'];
       const buf = memory.buffer;
       if (buf.byteLength >= (PA + PB + CT) * 8) {
-        return { pa: new Float64Array(buf, 0, PA), pb: new Float64Array(buf, PA * 8, PB), ct: new Float64Array(buf, (PA + PB) * 8, CT), block, paAt: 0, pbAt: PA * 8, ctAt: (PA + PB) * 8 };
+        return {
+          pa: new Float64Array(buf, 0, PA),
+          pb: new Float64Array(buf, PA * 8, PB),
+          ct: new Float64Array(buf, (PA + PB) * 8, CT),
+          block,
+          paAt: 0,
+          pbAt: PA * 8,
+          ctAt: (PA + PB) * 8,
+        };
       }
     } catch {
       // Fall back to the JS micro-kernel below.
@@ -261,7 +269,10 @@ function gemvRow(
   if (mrs === 1 || mcs !== 1) {
     for (let j = 0; j < n; j++) {
       const col = mOff + j * mcs;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       let kk = 0;
       // Four partial sums break the add dependency chain.
       for (; kk + 4 <= k; kk += 4) {

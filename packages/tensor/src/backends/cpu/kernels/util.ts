@@ -62,7 +62,12 @@ export function collapseDims(shape: readonly number[], strides: readonly (readon
  * Calls `run(offsets, n)` once per innermost run of a collapsed strided iteration, where offsets[s] is the
  * start of the run in stride set s (beginning at `base[s]`) and the run steps by the innermost strides.
  */
-export function forEachRun(shape: readonly number[], strides: readonly (readonly number[])[], base: readonly number[], run: (offsets: number[], n: number) => void): void {
+export function forEachRun(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+  base: readonly number[],
+  run: (offsets: number[], n: number) => void,
+): void {
   const rank = shape.length;
   const k = strides.length;
   const offsets = base.slice();
