@@ -28,8 +28,13 @@ export interface AlexNetOptions {
   widthMultiplier?: number;
   /** Seeds the initialisation (paper / reduced: N(0, 0.01) weights and the paper's biases). */
   seed?: number;
-  /** Skip the paper initialisation (e.g. before loading weights). */
-  init?: 'paper' | 'pytorch' | 'none';
+  /**
+   * 'paper': N(0, 0.01) weights and the paper's biases (default for 'paper'); 'pytorch': torch's default layer
+   * init (default for 'torchvision'); 'kaiming': He-normal weights for ReLU and zero biases (default for
+   * 'reduced', where N(0, 0.01) leaves a small network's signal too weak to train in a few epochs); 'none': zeros,
+   * for loading weights.
+   */
+  init?: 'paper' | 'pytorch' | 'kaiming' | 'none';
 }
 
 /** The paper's LRN: b = a / (k + α Σ a²)^β; F.localResponseNorm divides α by n, so pass α·n. */
@@ -56,7 +61,10 @@ export class AlexNet extends nn.Module {
     const lrn = () => new nn.LocalResponseNorm(PAPER_LRN.size, { alpha: PAPER_LRN.alpha, beta: PAPER_LRN.beta, k: PAPER_LRN.k });
     const pool = () => new nn.MaxPool2d(3, { stride: 2 });
     const seeds = opts.seed === undefined ? undefined : opts.seed;
-    const init = opts.init ?? (variant === 'torchvision' ? 'pytorch' : 'paper');
+    const init = opts.init ?? (variant === 'torchvision' ? 'pytorch' : variant === 'reduced' ? 'kaiming' : 'paper');
+    if (!['paper', 'pytorch', 'kaiming', 'none'].includes(init)) {
+      throw new TesseraError('alexnet', `init must be 'paper', 'pytorch', 'kaiming' or 'none', got ${JSON.stringify(init)}`);
+    }
     let layer = 0;
     // Each layer gets its own derived seed so the init does not depend on construction order elsewhere; PyTorch's
     // default initialisation is skipped where the paper's (or loaded weights) replace it.
@@ -139,6 +147,7 @@ export class AlexNet extends nn.Module {
       throw new TesseraError('alexnet', `unknown variant ${JSON.stringify(variant)}; expected 'paper', 'torchvision' or 'reduced'`);
     }
     if (init === 'paper') this.paperInit(opts.seed);
+    if (init === 'kaiming') this.kaimingInit(opts.seed);
   }
 
   /**
@@ -154,6 +163,19 @@ export class AlexNet extends nn.Module {
       nn.init.normal_(l.weight, { mean: 0, std: 0.01, ...(seed === undefined ? {} : { seed: seed * 1000 + 500 + i }) });
       if (l.bias) nn.init.constant_(l.bias, onesBias.has(l) ? 1 : 0);
     });
+  }
+
+  /** He-normal weights (fan-in, ReLU gain) and zero biases. */
+  kaimingInit(seed?: number): void {
+    this.layers().forEach((l, i) => {
+      nn.init.kaimingNormal_(l.weight, { nonlinearity: 'relu', ...(seed === undefined ? {} : { seed: seed * 1000 + 700 + i }) });
+      if (l.bias) nn.init.constant_(l.bias, 0);
+    });
+  }
+
+  /** The convolution and fully connected layers, in order. */
+  layers(): (nn.Conv2d | nn.Linear)[] {
+    return this.modules().filter((m): m is nn.Conv2d | nn.Linear => m instanceof nn.Conv2d || m instanceof nn.Linear);
   }
 
   override forward(x: Tensor): Tensor {
