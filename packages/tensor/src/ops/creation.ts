@@ -88,6 +88,13 @@ export function tensor(data: NestedArray | readonly number[] | TypedArray, shape
   if (sizeOf(finalShape) !== flat.length) {
     throw new TesseraError(op, `${flat.length} values do not fill shape ${fmtShape(finalShape)} (${sizeOf(finalShape)} elements)`);
   }
+  if (ArrayBuffer.isView(data) && dtypeOfTyped(data as TypedArray) === dtype) {
+    // A typed array of the right dtype goes to the backend as is (write copies it): no per-element checks.
+    const backend = resolveBackend(op, opts.backend);
+    const t = Tensor.empty(backend, finalShape, dtype);
+    backend.write(t.buf(op), data as TypedArray);
+    return finishCreate(t, opts, op);
+  }
   const host = allocTyped(dtype, flat.length);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i]!;
