@@ -16,7 +16,7 @@ const B = +(args.batch ?? 128),
   init = args.init ?? 'paper',
   limit = +(args.limit ?? 60000);
 const m = alexnet({ variant: 'reduced', seed: 1, widthMultiplier: wm, init, dropout: +(args.dropout ?? 0.5) });
-if (args.kaiming)
+if (args.kaiming && false)
   for (const mod of m.modules())
     if (mod instanceof nn.Conv2d || mod instanceof nn.Linear) {
       nn.init.kaimingNormal_(mod.weight, { nonlinearity: 'relu', seed: 5 });
@@ -36,6 +36,10 @@ const batch = (imgs, labels, idxs) => {
 const t0 = performance.now();
 let step = 0;
 for (let e = 0; e < epochs; e++) {
+  if (args.drop && e === +args.drop) {
+    opt.lr = opt.lr * 0.1;
+    console.log('lr', opt.lr);
+  }
   const order = Array.from({ length: limit }, (_, i) => i).sort(() => Math.random() - 0.5);
   for (let s = 0; s + B <= limit; s += B) {
     const [x, y] = batch(tri, trl, order.slice(s, s + B));
@@ -48,7 +52,7 @@ for (let e = 0; e < epochs; e++) {
     });
     x.dispose();
     y.dispose();
-    if (step++ % 10 === 0)
+    if (step++ % 50 === 0)
       console.log(
         e,
         s,

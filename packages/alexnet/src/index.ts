@@ -11,3 +11,25 @@ export {
   type CheckpointSidecar,
 } from './trainer.js';
 export { ErrorMeter, batchCounts, type ErrorRates } from './metrics.js';
+export * from './figures/index.js';
+export {
+  importOnnx,
+  loadOnnxInto,
+  parseOnnxModel,
+  onnxTensorToFloat32,
+  onnxTensorToInts,
+  type ImportOnnxOptions,
+  type LoadOnnxOptions,
+  type OnnxAlexNetVariant,
+  type OnnxAttribute,
+  type OnnxGraph,
+  type OnnxImport,
+  type OnnxImportReport,
+  type OnnxLoadResult,
+  type OnnxLrn,
+  type OnnxModel,
+  type OnnxNode,
+  type OnnxSource,
+  type OnnxTensor,
+  type OnnxValueInfo,
+} from './onnx.js';

@@ -59,7 +59,7 @@ export class AlexNet extends nn.Module {
     this.variant = variant;
     this.numClasses = numClasses;
     const lrn = () => new nn.LocalResponseNorm(PAPER_LRN.size, { alpha: PAPER_LRN.alpha, beta: PAPER_LRN.beta, k: PAPER_LRN.k });
-    const pool = () => new nn.MaxPool2d(3, { stride: 2 });
+    const pool = (padding = 0) => new nn.MaxPool2d(3, { stride: 2, padding });
     const seeds = opts.seed === undefined ? undefined : opts.seed;
     const init = opts.init ?? (variant === 'torchvision' ? 'pytorch' : variant === 'reduced' ? 'kaiming' : 'paper');
     if (!['paper', 'pytorch', 'kaiming', 'none'].includes(init)) {
@@ -126,21 +126,21 @@ export class AlexNet extends nn.Module {
         new nn.Conv2d(c, w1, 5, { padding: 2, ...s() }),
         new nn.ReLU(),
         lrn(),
-        pool(),
+        pool(1),
         new nn.Conv2d(w1, w2, 5, { padding: 2, groups: 2, ...s() }),
         new nn.ReLU(),
         lrn(),
-        pool(),
+        pool(1),
         new nn.Conv2d(w2, w3, 3, { padding: 1, ...s() }),
         new nn.ReLU(),
         new nn.Conv2d(w3, w4, 3, { padding: 1, groups: 2, ...s() }),
         new nn.ReLU(),
         new nn.Conv2d(w4, w5, 3, { padding: 1, groups: 2, ...s() }),
         new nn.ReLU(),
-        pool(),
+        pool(1),
       );
       const spatial = reducedSpatial(side);
-      if (spatial < 1) throw new TesseraError('alexnet', `inputSize ${side} is too small for the reduced AlexNet (needs ≥ 15)`);
+      if (spatial < 1) throw new TesseraError('alexnet', `inputSize ${side} is too small for the reduced AlexNet (needs ≥ 3)`);
       this.avgpool = null;
       this.classifier = classifierHead(w5 * spatial * spatial, Math.max(64, Math.round(256 * m)), numClasses, p, s, 'after');
     } else {
@@ -194,9 +194,12 @@ export class AlexNet extends nn.Module {
   }
 }
 
-/** Spatial size after the reduced features stack (conv 5×5 same, pool 3/2, conv same, pool, convs, pool). */
+/**
+ * Spatial size after the reduced features stack (convs keep the size; each 3×3/2 pool is padded by 1, so a small
+ * input keeps more of its detail: 28 → 14 → 7 → 4).
+ */
 function reducedSpatial(side: number): number {
-  const pool = (n: number) => Math.floor((n - 3) / 2) + 1;
+  const pool = (n: number) => Math.floor((n + 2 - 3) / 2) + 1;
   return pool(pool(pool(side)));
 }
 

@@ -46,8 +46,12 @@ export interface TrainerOptions {
   weightDecay?: number;
   /** 'paper' (Krizhevsky et al.) or 'pytorch' (torch.optim.SGD). */
   rule?: 'paper' | 'pytorch';
-  /** 'plateau': divide the lr by 10 when the validation top-1 error stops improving (the paper); 'none' keeps it. */
-  schedule?: 'plateau' | 'none';
+  /**
+   * 'plateau': divide the lr by 10 when the validation top-1 error stops improving (the paper); 'steps': divide it
+   * by 10 at the start of each epoch listed in `dropEpochs` (1-based); 'none' keeps it.
+   */
+  schedule?: 'plateau' | 'steps' | 'none';
+  dropEpochs?: readonly number[];
   /** Epochs without improvement before the lr drops (default 0: at the first epoch that does not improve). */
   patience?: number;
   /** Directory for per-epoch checkpoints; none are written when omitted. */
@@ -101,7 +105,8 @@ export class Trainer {
   readonly model: nn.Module;
   readonly optimizer: optim.SGD;
   readonly scheduler: optim.ReduceLROnPlateau | null;
-  readonly epochs: number;
+  /** Train until this many epochs are complete; raise it to continue training. */
+  epochs: number;
   readonly history: EpochRecord[] = [];
   /** Epochs completed. */
   epoch = 0;
@@ -119,6 +124,10 @@ export class Trainer {
       weightDecay: opts.weightDecay ?? 5e-4,
       rule: opts.rule ?? 'paper',
     });
+    const dropEpochs = opts.dropEpochs ?? [];
+    if (opts.schedule === 'steps' ? dropEpochs.length === 0 || dropEpochs.some((e) => !Number.isInteger(e) || e < 1) : dropEpochs.length > 0) {
+      throw new TesseraError('Trainer', `schedule 'steps' needs dropEpochs (positive integers), and only it takes them; got ${JSON.stringify(dropEpochs)}`);
+    }
     this.scheduler =
       (opts.schedule ?? 'plateau') === 'plateau'
         ? new optim.ReduceLROnPlateau(this.optimizer, { mode: 'min', factor: 0.1, patience: opts.patience ?? 0 })
@@ -249,6 +258,7 @@ export class Trainer {
    */
   async fit(train: BatchSource, val?: BatchSource, valTenCrop?: BatchSource): Promise<EpochRecord[]> {
     while (this.epoch < this.epochs) {
+      if (this.opts.schedule === 'steps' && this.opts.dropEpochs!.includes(this.epoch + 1)) this.optimizer.lr = this.optimizer.lr / 10;
       const lr = this.optimizer.lr;
       const t = await this.trainEpoch(train);
       const record: EpochRecord = { epoch: this.epoch + 1, lr, trainLoss: t.loss, images: t.images, seconds: t.seconds };

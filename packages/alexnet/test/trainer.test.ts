@@ -110,7 +110,7 @@ describe('Trainer', () => {
     await t.fit(new QuadrantSource(32, 16));
     const good = t.checkpoint!;
     t.optimizer.lr = 1e30;
-    (t as unknown as { epochs: number }).epochs = 3;
+    t.epochs = 3;
     const err = await t.fit(new QuadrantSource(32, 16), undefined).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TesseraError);
     expect((err as Error).message).toMatch(/loss became (NaN|Infinity|-Infinity)/);

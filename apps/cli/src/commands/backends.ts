@@ -1,0 +1,12 @@
+/** `tessera backends`: every backend, available or the reason it is not. */
+import type { BackendAvailability } from '@tessera/tensor';
+import { loadBackendPackages, parse, type Context } from '../main.js';
+
+export async function backendsCommand(args: string[], ctx: Context, list: () => Promise<BackendAvailability[]>): Promise<void> {
+  parse(args, {});
+  await loadBackendPackages();
+  const backends = await list();
+  const width = Math.max(...backends.map((b) => b.name.length));
+  const text = backends.map((b) => `${b.name.padEnd(width)}  ${b.available ? 'available' : `unavailable: ${b.reason}`}`).join('\n');
+  ctx.out(text, backends);
+}

@@ -1,0 +1,39 @@
+/** `tessera visualize`: training curves (PNG + SVG) from a log, and the conv1 filter grid from a checkpoint. */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Trainer, readSidecar, readTrainingLog, resolveCheckpoint, writeCurves, writeFilterGrid } from '@tessera/alexnet';
+import { TesseraError, type Tensor } from '@tessera/tensor';
+import { parse, type Context } from '../main.js';
+import { modelFromDescription, type ModelDescription } from './train.js';
+
+export async function visualizeCommand(args: string[], ctx: Context): Promise<void> {
+  const { values } = parse(args, { checkpoint: { type: 'string' }, log: { type: 'string' }, out: { type: 'string' } });
+  if (!values.checkpoint && !values.log) throw new TesseraError('visualize', 'needs --checkpoint PATH and/or --log FILE.jsonl');
+  const written: string[] = [];
+  let outDir = values.out ? resolve(values.out as string) : null;
+  if (values.checkpoint) {
+    const sidecarPath = await resolveCheckpoint(values.checkpoint as string);
+    const sidecar = await readSidecar(sidecarPath);
+    const model = modelFromDescription(sidecar.describe as unknown as ModelDescription);
+    await new Trainer({ model, schedule: 'none' }).loadCheckpoint(sidecarPath);
+    outDir ??= join(dirname(sidecarPath), '..', 'figures');
+    mkdirSync(outDir, { recursive: true });
+    const conv1 = (model.features.at(0) as unknown as { weight: Tensor }).weight;
+    await writeFilterGrid(conv1, join(outDir, 'conv1-filters.png'));
+    written.push(join(outDir, 'conv1-filters.png'));
+    const logPath = values.log ? (values.log as string) : join(dirname(sidecarPath), '..', 'log.jsonl');
+    if (!values.log && !existsSync(logPath)) {
+      await writeCurves(sidecar.history, null, join(outDir, 'curves'));
+      written.push(join(outDir, 'curves.png'), join(outDir, 'curves.svg'));
+    }
+  }
+  if (values.log || (values.checkpoint && outDir && existsSync(join(outDir, '..', 'log.jsonl')))) {
+    const logPath = (values.log as string | undefined) ?? join(outDir!, '..', 'log.jsonl');
+    const log = await readTrainingLog(logPath);
+    outDir ??= dirname(resolve(logPath));
+    mkdirSync(outDir, { recursive: true });
+    await writeCurves(log.epochs, log.steps, join(outDir, 'curves'));
+    written.push(join(outDir, 'curves.png'), join(outDir, 'curves.svg'));
+  }
+  ctx.out(written.map((w) => `wrote ${w}`).join('\n'), { written });
+}

@@ -1,0 +1,122 @@
+// The tessera command end to end on a tiny generated image set: bad arguments, backends, train → eval →
+// predict → visualize, and resume.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { generateSyntheticImagenet } from '@tessera/data';
+import { main } from '../src/main.js';
+
+let root: string;
+let data: string;
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
+  data = join(root, 'synthetic');
+  await generateSyntheticImagenet({ root: data, classes: 3, trainPerClass: 24, valPerClass: 6, longSide: [36, 48], seed: 3 });
+});
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('tessera', () => {
+  it('bad arguments and missing data: one clear line and a non-zero exit', async () => {
+    const unknown = await run(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+    const badOption = await run(['train', '--no-such-flag']);
+    expect(badOption.code).toBe(1);
+    expect(badOption.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badOption.stderr).toMatch(/no-such-flag/);
+    const badData = await run(['train', '--data', 'mnist']);
+    expect(badData.code).toBe(1);
+    expect(badData.stderr).toMatch(/unknown data source "mnist"/);
+    const missing = await run(['train', '--data', `imagenet:${join(root, 'nope')}`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/does not exist/);
+    const fm = await run(['train', '--data', `fashion-mnist:${join(root, 'nope')}`]);
+    expect(fm.stderr).toMatch(/Fashion-MNIST is not at/);
+    const badEpochs = await run(['train', '--epochs', 'two']);
+    expect(badEpochs.stderr).toMatch(/--epochs: must be an integer/);
+    const noBackend = await run(['bench', '--backend', 'nonexistent']);
+    expect(noBackend.code).toBe(1);
+  });
+
+  it('backends: cpu available, the others with a reason', async () => {
+    const r = await run(['backends', '--json']);
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.stdout) as { name: string; available: boolean; reason: string }[];
+    expect(list.find((b) => b.name === 'cpu')?.available).toBe(true);
+    for (const name of ['webgpu', 'cuda']) {
+      const b = list.find((x) => x.name === name);
+      expect(b, name).toBeDefined();
+      if (!b!.available) expect(b!.reason.length).toBeGreaterThan(5);
+    }
+  });
+
+  it('train → eval → predict → visualize, and resume', async () => {
+    const out = join(root, 'run');
+    const trained = await run(['train', '--data', `synthetic:${data}`, '--epochs', '1', '--batch-size', '16', '--out', out, '--workers', '0', '--json']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const result = JSON.parse(trained.stdout.trim().split('\n').at(-1)!);
+    expect(result.testAccuracy).toBeGreaterThanOrEqual(0);
+    expect(existsSync(join(out, 'checkpoints', 'latest.json'))).toBe(true);
+    expect(existsSync(join(out, 'figures', 'conv1-filters.png'))).toBe(true);
+    expect(existsSync(join(out, 'figures', 'curves.svg'))).toBe(true);
+    expect(readFileSync(join(out, 'log.jsonl'), 'utf8')).toMatch(/"type":"epoch"/);
+
+    const evaluated = await run(['eval', '--checkpoint', join(out, 'checkpoints'), '--workers', '0', '--json']);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(JSON.parse(evaluated.stdout).centre.count).toBe(18);
+
+    const classDir = readdirSync(join(data, 'val'))[0]!;
+    const file = join(data, 'val', classDir, readdirSync(join(data, 'val', classDir))[0]!);
+    const predicted = await run(['predict', file, '--checkpoint', join(out, 'checkpoints')]);
+    expect(predicted.code, predicted.stderr).toBe(0);
+    expect(predicted.stdout).toContain(file);
+    expect(predicted.stdout.trim().split('\n')).toHaveLength(4); // the image, then 3 classes (only 3 exist)
+    expect(predicted.stdout).toMatch(/%\s+\S+/);
+
+    const vis = await run(['visualize', '--log', join(out, 'log.jsonl'), '--out', join(root, 'vis')]);
+    expect(vis.code, vis.stderr).toBe(0);
+    expect(existsSync(join(root, 'vis', 'curves.png'))).toBe(true);
+
+    const resumed = await run([
+      'train',
+      '--data',
+      `synthetic:${data}`,
+      '--epochs',
+      '2',
+      '--batch-size',
+      '16',
+      '--out',
+      out,
+      '--workers',
+      '0',
+      '--resume',
+      join(out, 'checkpoints'),
+    ]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resumed from .*epoch-0001\.json after epoch 1/);
+    expect(existsSync(join(out, 'checkpoints', 'epoch-0002.json'))).toBe(true);
+  });
+});

@@ -1,0 +1,18 @@
+/** Figures: a PNG encoder, first-layer filter grids (the paper's Figure 3) and training curves (SVG and PNG). */
+export { encodePng, imageToPng, crc32, PNG_FILTERS, type PngFilter, type PngOptions, type RasterImage } from './png.js';
+export { filterGrid, writeFilterGrid, type FilterGridOptions, type FilterWeight } from './filters.js';
+export {
+  curvesSvg,
+  curvesPng,
+  curvesScene,
+  writeCurves,
+  readTrainingLog,
+  niceAxis,
+  type NiceAxis,
+  type CurveEpoch,
+  type CurveStep,
+  type CurveRates,
+  type CurvesOptions,
+  type TrainingLog,
+} from './curves.js';
+export { renderSvg, renderRaster, escapeXml, type Scene, type SceneItem } from './scene.js';
