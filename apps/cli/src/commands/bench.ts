@@ -22,7 +22,9 @@ export async function benchCommand(args: string[], ctx: Context): Promise<void> 
     const y = keep(tensor(Int32Array.from({ length: batch }, (_, i) => i % model.numClasses)));
     const opt = new optim.SGD(model.parameters(), { lr: 1e-4, momentum: 0.9, weightDecay: 5e-4, rule: 'paper' });
     const time = async (fn: () => import('@tessera/tensor').Tensor) => {
-      (await fn().data()).length; // warm-up, and a readback so queued work is counted
+      const warm = fn(); // warm-up, read back so that queued work is counted
+      await warm.data();
+      warm.dispose();
       const times: number[] = [];
       for (let i = 0; i < iters; i++) {
         const t0 = performance.now();

@@ -82,7 +82,8 @@ export async function trainCommand(args: string[], ctx: Context, demo: boolean):
   const seed = intOption(values.seed, 'seed', 0, 0);
   const dropout = numberOption(values.dropout, 'dropout', data.variant === 'reduced' ? 0.3 : 0.5);
   const lrDrop = values['lr-drop'] !== undefined ? intOption(values['lr-drop'], 'lr-drop', 0, 1) : demo ? epochs : null;
-  const workers = values.workers !== undefined ? intOption(values.workers, 'workers', 0, 0) : undefined;
+  // In-memory Fashion-MNIST needs no decoding: worker threads would only take cores from training.
+  const workers = values.workers !== undefined ? intOption(values.workers, 'workers', 0, 0) : spec.kind === 'fashion-mnist' ? 0 : undefined;
   const out = resolve((values.out as string | undefined) ?? join('out', demo ? 'demo' : 'train'));
   mkdirSync(out, { recursive: true });
   manualSeed(seed);
