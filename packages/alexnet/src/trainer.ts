@@ -46,6 +46,8 @@ export interface TrainerOptions {
   weightDecay?: number;
   /** 'paper' (Krizhevsky et al.) or 'pytorch' (torch.optim.SGD). */
   rule?: 'paper' | 'pytorch';
+  /** 'sgd' (the paper's, default) or 'adam' (torch.optim.Adam: weightDecay is an L2 term on the gradient; momentum and rule unused). */
+  optimizer?: 'sgd' | 'adam';
   /**
    * 'plateau': divide the lr by 10 when the validation top-1 error stops improving (the paper); 'steps': divide it
    * by 10 at the start of each epoch listed in `dropEpochs` (1-based); 'none' keeps it.
@@ -103,7 +105,7 @@ export interface CheckpointSidecar {
 
 export class Trainer {
   readonly model: nn.Module;
-  readonly optimizer: optim.SGD;
+  readonly optimizer: optim.SGD | optim.Adam;
   readonly scheduler: optim.ReduceLROnPlateau | null;
   /** Train until this many epochs are complete; raise it to continue training. */
   epochs: number;
@@ -118,12 +120,17 @@ export class Trainer {
     this.model = opts.model;
     this.epochs = opts.epochs ?? 90;
     if (!Number.isInteger(this.epochs) || this.epochs < 0) throw new TesseraError('Trainer', `epochs must be a non-negative integer, got ${this.epochs}`);
-    this.optimizer = new optim.SGD(this.model.parameters(), {
-      lr: opts.lr ?? 0.01,
-      momentum: opts.momentum ?? 0.9,
-      weightDecay: opts.weightDecay ?? 5e-4,
-      rule: opts.rule ?? 'paper',
-    });
+    const kind = opts.optimizer ?? 'sgd';
+    if (kind !== 'sgd' && kind !== 'adam') throw new TesseraError('Trainer', `optimizer must be 'sgd' or 'adam', got ${JSON.stringify(kind)}`);
+    this.optimizer =
+      kind === 'adam'
+        ? new optim.Adam(this.model.parameters(), { lr: opts.lr ?? 1e-3, weightDecay: opts.weightDecay ?? 0 })
+        : new optim.SGD(this.model.parameters(), {
+            lr: opts.lr ?? 0.01,
+            momentum: opts.momentum ?? 0.9,
+            weightDecay: opts.weightDecay ?? 5e-4,
+            rule: opts.rule ?? 'paper',
+          });
     const dropEpochs = opts.dropEpochs ?? [];
     if (opts.schedule === 'steps' ? dropEpochs.length === 0 || dropEpochs.some((e) => !Number.isInteger(e) || e < 1) : dropEpochs.length > 0) {
       throw new TesseraError('Trainer', `schedule 'steps' needs dropEpochs (positive integers), and only it takes them; got ${JSON.stringify(dropEpochs)}`);

@@ -13,7 +13,8 @@ export function sharedArray<T>(ctor: TypedCtor<T>, length: number): T {
 /** The same values in shared memory (returned as is when already shared). */
 export function toShared<T extends Uint8Array | Int32Array | Uint32Array | Float32Array>(a: T): T {
   if (a.buffer instanceof SharedArrayBuffer) return a;
-  const ctor = a.constructor as unknown as TypedCtor<T>;
+  // A Node Buffer is a Uint8Array subclass whose constructor must not be called with `new` (DEP0005).
+  const ctor = (a instanceof Uint8Array ? Uint8Array : a.constructor) as unknown as TypedCtor<T>;
   const out = sharedArray(ctor, a.length);
   (out as unknown as { set(x: ArrayLike<number>): void }).set(a);
   return out;
