@@ -18,13 +18,15 @@ function squares(X: FloatArray, img: number, len: number, sq: Float64Array): voi
 }
 
 /**
- * Σ_{j=j0}^{j1} v[j·plane + t]: a direct window sum (size is small, typically 5), exact unlike a running
- * add/subtract, reading `size` sequential streams as t advances.
+ * acc[t] = Σ_{j=j0}^{j1} v[j·plane + t] for every pixel t: whole planes added in order, so memory is read
+ * sequentially and each sum is exact in the same order as a direct window sum (no running add/subtract).
  */
-function windowSum(v: Float64Array, plane: number, j0: number, j1: number, t: number): number {
-  let s = 0;
-  for (let q = j0 * plane + t, end = j1 * plane + t; q <= end; q += plane) s += v[q]!;
-  return s;
+function windowSums(v: Float64Array, plane: number, j0: number, j1: number, acc: Float64Array): void {
+  acc.fill(0, 0, plane);
+  for (let j = j0; j <= j1; j++) {
+    const base = j * plane;
+    for (let t = 0; t < plane; t++) acc[t]! += v[base + t]!;
+  }
 }
 
 /** s^−β, with the common β = 0.75 as two square roots instead of Math.pow. */
@@ -36,6 +38,13 @@ function negPow(s: number, beta: number): number {
   return Math.pow(s, -beta);
 }
 
+/** Scratch reused across calls (kernels run synchronously on one thread). */
+let scratch = new Float64Array(0);
+function scratchOf(len: number): Float64Array {
+  if (scratch.length < len) scratch = new Float64Array(len);
+  return scratch;
+}
+
 export function lrn(x: CpuBuffer, y: CpuBuffer, p: LrnParams): void {
   const X = floats(x, 'lrn', 'input');
   const Y = floats(y, 'lrn', 'output');
@@ -45,14 +54,16 @@ export function lrn(x: CpuBuffer, y: CpuBuffer, p: LrnParams): void {
   const lo = Math.floor(size / 2);
   const hi = Math.floor((size - 1) / 2);
   const a = alpha / size;
-  const sq = new Float64Array(chw);
+  const buf = scratchOf(chw + plane);
+  const sq = buf.subarray(0, chw);
+  const acc = buf.subarray(chw, chw + plane);
   for (let i = 0; i < p.n; i++) {
     const img = i * chw;
     squares(X, img, chw, sq);
-    for (let ch = 0, o = img; ch < c; ch++) {
-      const j0 = Math.max(0, ch - lo);
-      const j1 = Math.min(c - 1, ch + hi);
-      for (let t = 0; t < plane; t++, o++) Y[o] = X[o]! * negPow(k + a * windowSum(sq, plane, j0, j1, t), beta);
+    for (let ch = 0; ch < c; ch++) {
+      windowSums(sq, plane, Math.max(0, ch - lo), Math.min(c - 1, ch + hi), acc);
+      const o = img + ch * plane;
+      for (let t = 0; t < plane; t++) Y[o + t] = X[o + t]! * negPow(k + a * acc[t]!, beta);
     }
   }
 }
@@ -69,26 +80,26 @@ export function lrnBackward(x: CpuBuffer, y: CpuBuffer, dy: CpuBuffer, dx: CpuBu
   const hi = Math.floor((size - 1) / 2);
   const a = alpha / size;
   const coef = (2 * alpha * beta) / size;
-  const scale = new Float64Array(chw);
-  const work = new Float64Array(chw); // x², then dy·y/s
+  const buf = scratchOf(2 * chw + plane);
+  const scale = buf.subarray(0, chw);
+  const work = buf.subarray(chw, 2 * chw); // x², then dy·y/s
+  const acc = buf.subarray(2 * chw, 2 * chw + plane);
   for (let i = 0; i < p.n; i++) {
     const img = i * chw;
     // s is recomputed from x: recovering it from y = x·s^−β is ill-conditioned where x ≈ 0.
     squares(X, img, chw, work);
-    for (let ch = 0, q = 0; ch < c; ch++) {
-      const j0 = Math.max(0, ch - lo);
-      const j1 = Math.min(c - 1, ch + hi);
-      for (let t = 0; t < plane; t++, q++) scale[q] = k + a * windowSum(work, plane, j0, j1, t);
+    for (let ch = 0; ch < c; ch++) {
+      windowSums(work, plane, Math.max(0, ch - lo), Math.min(c - 1, ch + hi), acc);
+      const q = ch * plane;
+      for (let t = 0; t < plane; t++) scale[q + t] = k + a * acc[t]!;
     }
     for (let q = 0; q < chw; q++) work[q] = (DY[img + q]! * Y[img + q]!) / scale[q]!;
     // x_i appears in the windows of channels i−hi … i+lo.
-    for (let ch = 0, q = 0; ch < c; ch++) {
-      const j0 = Math.max(0, ch - hi);
-      const j1 = Math.min(c - 1, ch + lo);
-      for (let t = 0; t < plane; t++, q++) {
-        const o = img + q;
-        DX[o] = DY[o]! * negPow(scale[q]!, beta) - coef * X[o]! * windowSum(work, plane, j0, j1, t);
-      }
+    for (let ch = 0; ch < c; ch++) {
+      windowSums(work, plane, Math.max(0, ch - hi), Math.min(c - 1, ch + lo), acc);
+      const q = ch * plane;
+      const o = img + q;
+      for (let t = 0; t < plane; t++) DX[o + t] = DY[o + t]! * negPow(scale[q + t]!, beta) - coef * X[o + t]! * acc[t]!;
     }
   }
 }
