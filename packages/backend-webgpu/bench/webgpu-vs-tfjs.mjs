@@ -58,8 +58,21 @@ if (!SKIP_TFJS) {
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const entry = join(dir, 'tfjs.mjs');
-  writeFileSync(entry, "export * from '@tensorflow/tfjs-core';\nimport '@tensorflow/tfjs-core/dist/register_all_gradients';\nimport '@tensorflow/tfjs-backend-webgpu';\n");
-  await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', mainFields: ['module', 'main'], banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }, outfile: join(dir, 'tfjs.bundle.mjs'), nodePaths: [join(pkg, 'node_modules'), join(pkg, '../../node_modules')], logLevel: 'error' });
+  writeFileSync(
+    entry,
+    "export * from '@tensorflow/tfjs-core';\nimport '@tensorflow/tfjs-core/dist/register_all_gradients';\nimport '@tensorflow/tfjs-backend-webgpu';\n",
+  );
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    mainFields: ['module', 'main'],
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    outfile: join(dir, 'tfjs.bundle.mjs'),
+    nodePaths: [join(pkg, 'node_modules'), join(pkg, '../../node_modules')],
+    logLevel: 'error',
+  });
   tf = await import(join(dir, 'tfjs.bundle.mjs'));
   if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js could not initialise its webgpu backend');
 }

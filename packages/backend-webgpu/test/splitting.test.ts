@@ -46,7 +46,10 @@ describe('operands larger than one binding (2 KiB limit)', () => {
     // Skinny products (M ≤ 4) split the same way.
     for (const transB of [false, true]) {
       const b = transB ? [300, 70] : [70, 300];
-      await check(instance(`skinny [3,70] b [${b}]${transB ? 'ᵀ' : ''}`, [[3, 70], b], ([x, y]) => bmm(x!, y!, { transB })), ACCUM);
+      await check(
+        instance(`skinny [3,70] b [${b}]${transB ? 'ᵀ' : ''}`, [[3, 70], b], ([x, y]) => bmm(x!, y!, { transB })),
+        ACCUM,
+      );
     }
     // Batched, with a broadcast operand.
     await check(

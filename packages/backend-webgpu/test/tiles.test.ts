@@ -25,7 +25,15 @@ describe('GEMM tiles on larger shapes', () => {
     if (skip) return ctx.skip(skip);
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ m: fc.integer({ min: 5, max: 90 }), n: fc.integer({ min: 1, max: 90 }), k: fc.integer({ min: 17, max: 100 }), transA: fc.boolean(), transB: fc.boolean(), batch: fc.constantFrom(1, 2), seed: fc.nat() }),
+        fc.record({
+          m: fc.integer({ min: 5, max: 90 }),
+          n: fc.integer({ min: 1, max: 90 }),
+          k: fc.integer({ min: 17, max: 100 }),
+          transA: fc.boolean(),
+          transB: fc.boolean(),
+          batch: fc.constantFrom(1, 2),
+          seed: fc.nat(),
+        }),
         async ({ m, n, k, transA, transB, batch, seed }) => {
           const a = [...(batch > 1 ? [batch] : []), ...(transA ? [k, m] : [m, k])];
           const b = transB ? [n, k] : [k, n];

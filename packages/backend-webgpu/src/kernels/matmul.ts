@@ -78,8 +78,7 @@ const SKINNY_WG = 64;
 function skinnyShader(transB: boolean): string {
   const aRows = `vec4<f32>(A[aB + k * acs], select(0.0, A[aB + min(1u, M - 1u) * ars + k * acs], M > 1u), select(0.0, A[aB + min(2u, M - 1u) * ars + k * acs], M > 2u), select(0.0, A[aB + min(3u, M - 1u) * ars + k * acs], M > 3u))`;
   const store =
-    `  for (var r = 0u; r < M; r++) {\n    let ci = cB + r * ldc + n;\n` +
-    `    if (accumulate != 0u) { C[ci] += acc[r]; } else { C[ci] = acc[r]; }\n  }\n`;
+    `  for (var r = 0u; r < M; r++) {\n    let ci = cB + r * ldc + n;\n` + `    if (accumulate != 0u) { C[ci] += acc[r]; } else { C[ci] = acc[r]; }\n  }\n`;
   const head = params.decl() + storage(1, 'read', 'A', 'f32') + storage(2, 'read', 'B', 'f32') + storage(3, 'write', 'C', 'f32');
   if (!transB) {
     return (
@@ -169,8 +168,26 @@ export function matmulKernels(rt: Runtime) {
       const windows = [rt.whole(a, op, 'left operand'), rt.whole(b, op, 'right operand'), rt.whole(out, op, 'output')];
       for (let z = 0; z < batch; z += maxZ) {
         const { kernel: k0, grid } = plan(m, n, k, transA, transB, Math.min(maxZ, batch - z));
-        if (grid[0] > maxZ || grid[1] > maxZ) throw new TesseraError(op, `a ${m}×${n} product needs more workgroups than this device dispatches (${maxZ} per dimension)`);
-        const values = { M: m, N: n, K: k, aOff: 0, aBS: aBatchStride, ars, acs, bOff: 0, bBS: bBatchStride, brs, bcs, cOff: 0, cBS: m * n, ldc: n, batch0: z, accumulate: 0 };
+        if (grid[0] > maxZ || grid[1] > maxZ)
+          throw new TesseraError(op, `a ${m}×${n} product needs more workgroups than this device dispatches (${maxZ} per dimension)`);
+        const values = {
+          M: m,
+          N: n,
+          K: k,
+          aOff: 0,
+          aBS: aBatchStride,
+          ars,
+          acs,
+          bOff: 0,
+          bBS: bBatchStride,
+          brs,
+          bcs,
+          cOff: 0,
+          cBS: m * n,
+          ldc: n,
+          batch0: z,
+          accumulate: 0,
+        };
         rt.run(k0, values, windows, grid);
       }
       return;
