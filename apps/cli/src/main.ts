@@ -104,6 +104,10 @@ export async function main(argv: string[]): Promise<number> {
       else process.stdout.write(text + '\n');
     },
   };
+  if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
   try {
     switch (command) {
       case undefined:
