@@ -367,7 +367,7 @@ export class Runtime {
     if (grid[0] === 0 || grid[1] === 0 || grid[2] === 0) return;
     const maxGroups = this.limits.maxComputeWorkgroupsPerDimension;
     if (grid[0] > maxGroups || grid[1] > maxGroups || grid[2] > maxGroups) {
-      throw new Error(`internal: ${k.key} dispatches [${grid}] workgroups, above maxComputeWorkgroupsPerDimension ${maxGroups}`);
+      throw new TesseraError(k.key.split(':')[0]!, `needs [${grid}] workgroups, above this device's maxComputeWorkgroupsPerDimension of ${maxGroups}`);
     }
     const bytes = k.params.words * 4;
     if (this.arenaUsed + bytes > ARENA_BYTES) this.flush();

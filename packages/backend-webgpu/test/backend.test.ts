@@ -152,7 +152,8 @@ describe('webgpu backend', () => {
     const a = lost.alloc('float32', 4);
     lost.write(a, new Float32Array([1, 2, 3, 4]));
     lost.device.destroy();
-    await new Promise((r) => setTimeout(r, 50));
+    await lost.device.lost;
+    await Promise.resolve();
     expect(() => lost.kernels.fill(a, 1)).toThrow(/device was lost/);
     const err = await rejection(lost.read(a));
     expect(err).toBeInstanceOf(TesseraError);

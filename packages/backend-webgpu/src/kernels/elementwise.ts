@@ -2,7 +2,7 @@
 import type { BinaryOp, BinaryParams, CopyParams, UnaryOp } from '@tessera/tensor';
 import { TesseraError } from '@tessera/tensor';
 import { type GpuBuffer, Params, type Runtime } from '../runtime.js';
-import { MAX_RANK, contiguousStrides, planStrided, type StridedPiece } from '../strided.js';
+import { contiguousStrides, planStrided, type StridedPiece } from '../strided.js';
 import { NUMERIC, WG, mainHeader, storage, wgslType } from '../wgsl/common.js';
 import { planLinear } from './linear.js';
 
@@ -297,5 +297,3 @@ export function elementwiseKernels(rt: Runtime) {
 
   return { fill, unary, binary, copy };
 }
-
-export { MAX_RANK };

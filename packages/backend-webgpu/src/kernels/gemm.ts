@@ -70,6 +70,12 @@ export interface OperandLoader {
   load: (mn: string, k: string) => string;
 }
 
+/**
+ * Each staged k row is padded by one vec4: invocations that stage neighbouring k indices of one row or column
+ * (the k-fastest pattern) then write to different memory banks instead of all to one.
+ */
+const PAD = 1;
+
 export function gemmShader(src: GemmSource, c: TileConfig): string {
   const T = threadsOf(c);
   const { bm, bn, bk, tm } = c;
@@ -88,14 +94,14 @@ export function gemmShader(src: GemmSource, c: TileConfig): string {
       return (
         `    for (var j = 0u; j < ${per}u; j++) {\n      let kk = lid / ${extent}u + j * ${T / extent}u;\n      let gk = k0 + kk;\n      var v = 0.0;\n` +
         `      if (${tile}_ok && gk < kEnd) { v = ${l.load(`${tile}_mn`, 'gk')}; }\n` +
-        `      ${tile}s[kk * ${extent / 4}u + ${tile}_col / 4u][${tile}_col % 4u] = v;\n    }\n`
+        `      ${tile}s[kk * ${extent / 4 + PAD}u + ${tile}_col / 4u][${tile}_col % 4u] = v;\n    }\n`
       );
     }
     return (
       `    {\n      let kk = lid % ${bk}u;\n      let gk = k0 + kk;\n      let kin = gk < kEnd;\n${l.fixed ? indent(l.fixed('gk'), 6) : ''}` +
       `      for (var j = 0u; j < ${per}u; j++) {\n        let r = lid / ${bk}u + j * ${T / bk}u;\n        let gmn = ${origin} + r;\n        var v = 0.0;\n` +
       `        if (kin && gmn < ${bound}) { v = ${l.load('gmn', 'gk')}; }\n` +
-      `        ${tile}s[kk * ${extent / 4}u + r / 4u][r % 4u] = v;\n      }\n    }\n`
+      `        ${tile}s[kk * ${extent / 4 + PAD}u + r / 4u][r % 4u] = v;\n      }\n    }\n`
     );
   };
 
@@ -106,7 +112,7 @@ export function gemmShader(src: GemmSource, c: TileConfig): string {
 
   let inner = '';
   for (let r = 0; r < tm / 4; r++) {
-    inner += `      let a${r} = As[kk * ${bm / 4}u + ty * ${tm / 4}u + ${r}u];\n`;
+    inner += `      let a${r} = As[kk * ${bm / 4 + PAD}u + ty * ${tm / 4}u + ${r}u];\n`;
     for (let q = 0; q < 4; q++) inner += `      acc[${r * 4 + q}] += a${r}.${'xyzw'[q]} * b;\n`;
   }
 
@@ -122,8 +128,8 @@ export function gemmShader(src: GemmSource, c: TileConfig): string {
 
   return (
     src.decls +
-    `var<workgroup> As: array<vec4<f32>, ${(bk * bm) / 4}>;\n` +
-    `var<workgroup> Bs: array<vec4<f32>, ${(bk * bn) / 4}>;\n` +
+    `var<workgroup> As: array<vec4<f32>, ${bk * (bm / 4 + PAD)}>;\n` +
+    `var<workgroup> Bs: array<vec4<f32>, ${bk * (bn / 4 + PAD)}>;\n` +
     `@compute @workgroup_size(${T})\n` +
     `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {\n` +
     src.prologue +
@@ -138,7 +144,7 @@ export function gemmShader(src: GemmSource, c: TileConfig): string {
     stage(src.b, bn, 'n0', 'GN', 'B') +
     `    workgroupBarrier();\n` +
     `    for (var kk = 0u; kk < ${bk}u; kk++) {\n` +
-    `      let b = Bs[kk * ${bn / 4}u + tx];\n` +
+    `      let b = Bs[kk * ${bn / 4 + PAD}u + tx];\n` +
     inner +
     `    }\n    workgroupBarrier();\n  }\n` +
     epilogue +

@@ -1,8 +1,9 @@
 /**
- * Batched matmul on the tiled GEMM template. When an operand is larger than one storage binding (AlexNet's
- * FC6 weight is 151 MB, above WebGPU's default 128 MiB), the product is split: rows of C when A's rows or
- * C are too large, columns when a transposed B is, and K (accumulating into C) when a row-major B or a
- * transposed A is — each piece binding only the window of each operand it touches.
+ * Batched matmul: the tiled GEMM template in general, a skinny kernel for M ≤ 4 and a shallow one for K ≤ 16
+ * (neither multiplies tile padding). When an operand is larger than one storage binding (AlexNet's FC6 weight
+ * is 151 MB, above WebGPU's default 128 MiB), the product is split: rows of C when A's rows or C are too
+ * large, columns when a transposed B is, and K (accumulating into C) when a row-major B or a transposed A is —
+ * each piece binding only the window of each operand it touches.
  */
 import type { MatmulParams } from '@tessera/tensor';
 import { TesseraError } from '@tessera/tensor';

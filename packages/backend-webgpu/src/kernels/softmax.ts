@@ -107,10 +107,10 @@ export function softmaxKernels(rt: Runtime) {
     });
   }
 
+  /** Runs `run` over chunks of rows whose windows fit the binding limit. */
   function over(
     op: string,
     rows: number,
-    cols: number,
     buffers: { buffer: GpuBuffer; elems: number; role: string }[],
     par: boolean,
     run: (r0: number, r1: number, offsets: number[], windows: ReturnType<typeof bindRange>[], grid: [number, number, number]) => void,
@@ -126,7 +126,6 @@ export function softmaxKernels(rt: Runtime) {
         grid,
       );
     }
-    void cols;
   }
 
   function softmax(x: GpuBuffer, out: GpuBuffer, p: SoftmaxParams): void {
@@ -138,7 +137,6 @@ export function softmaxKernels(rt: Runtime) {
     over(
       op,
       p.rows,
-      p.cols,
       [
         { buffer: x, elems: p.cols, role: 'input' },
         { buffer: out, elems: p.cols, role: 'output' },
@@ -160,7 +158,6 @@ export function softmaxKernels(rt: Runtime) {
     over(
       op,
       p.rows,
-      p.cols,
       [
         { buffer: logits, elems: p.cols, role: 'logits' },
         { buffer: labels, elems: 1, role: 'labels' },
@@ -183,7 +180,6 @@ export function softmaxKernels(rt: Runtime) {
     over(
       op,
       p.rows,
-      p.cols,
       [
         { buffer: logits, elems: p.cols, role: 'logits' },
         { buffer: labels, elems: 1, role: 'labels' },
