@@ -190,28 +190,9 @@ function packA(A: FloatArray, off: number, rs: number, cs: number, mc: number, k
   }
 }
 
-/** Packs B[kc×nc] into NR=4-column panels: pb[(j/4)·kc·4 + k·4 + j%4], zero columns past nc. */
+/** Packs B[kc×nc] into NR=4-column panels: pb[(j/4)·kc·4 + k·4 + j%4], zero columns past nc — packA of Bᵀ. */
 function packB(B: FloatArray, off: number, rs: number, cs: number, kc: number, nc: number, pb: Float64Array): void {
-  let p = 0;
-  for (let j0 = 0; j0 < nc; j0 += 4) {
-    const c0 = off + j0 * cs;
-    if (nc - j0 >= 4) {
-      const c1 = c0 + cs;
-      const c2 = c1 + cs;
-      const c3 = c2 + cs;
-      for (let kk = 0, r = 0; kk < kc; kk++, r += rs, p += 4) {
-        pb[p] = B[c0 + r]!;
-        pb[p + 1] = B[c1 + r]!;
-        pb[p + 2] = B[c2 + r]!;
-        pb[p + 3] = B[c3 + r]!;
-      }
-    } else {
-      const nr = nc - j0;
-      for (let kk = 0, r = 0; kk < kc; kk++, r += rs, p += 4) {
-        for (let j = 0; j < 4; j++) pb[p + j] = j < nr ? B[c0 + j * cs + r]! : 0;
-      }
-    }
-  }
+  packA(B, off, cs, rs, nc, kc, pb);
 }
 
 /**
