@@ -17,10 +17,6 @@ export function bytesPerElement(dtype: DType): number {
   return dtype === 'float64' ? 8 : 4;
 }
 
-export function isFloat(dtype: DType): boolean {
-  return dtype !== 'int32';
-}
-
 export function allocTyped(dtype: DType, size: number): TypedArray {
   switch (dtype) {
     case 'float32':

@@ -3,7 +3,7 @@
  * registers and selects the CPU backend; other backends register themselves when their package is imported.
  */
 import { registerInitialisedBackend } from './backend/registry.js';
-import { createCpuBackend } from './backends/cpu/index.js';
+import { createCpuBackend } from './cpu/index.js';
 
 registerInitialisedBackend('cpu', createCpuBackend(), { default: true });
 

@@ -1,4 +1,7 @@
+import { contiguousStrides } from './backend-toolkit/strides.js';
 import { TesseraError, fmtShape } from './errors.js';
+
+export { contiguousStrides };
 
 export type Shape = readonly number[];
 
@@ -6,17 +9,6 @@ export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
-}
-
-/** Row-major (C-contiguous) strides. */
-export function contiguousStrides(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i]!;
-  }
-  return strides;
 }
 
 export function shapesEqual(a: Shape, b: Shape): boolean {

@@ -19,7 +19,7 @@ import {
   zeros,
   type Tensor,
 } from '../src/index.js';
-import { createCpuBackend } from '../src/backends/cpu/index.js';
+import { createCpuBackend } from '../src/cpu/index.js';
 
 function expectTessera(fn: () => unknown, ...fragments: string[]): void {
   let caught: unknown;

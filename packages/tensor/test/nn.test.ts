@@ -16,7 +16,7 @@ import {
   tidy,
   zeros,
 } from '../src/index.js';
-import { createCpuBackend } from '../src/backends/cpu/index.js';
+import { createCpuBackend } from '../src/cpu/index.js';
 import * as nn from '../src/nn/index.js';
 
 const { init } = nn;

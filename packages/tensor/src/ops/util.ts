@@ -3,7 +3,7 @@ import type { Backend } from '../backend/backend.js';
 import type { BackendBuffer, Kernels } from '../backend/kernels.js';
 import type { DType } from '../dtype.js';
 import { TesseraError, fmtShape } from '../errors.js';
-import { contiguousStrides, sizeOf, type Shape } from '../shape.js';
+import type { Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
 export function kernels(t: Tensor): Kernels<BackendBuffer> {
@@ -45,25 +45,12 @@ export function requireFloat(op: string, t: Tensor): void {
   if (t.dtype === 'int32') throw new TesseraError(op, `expects a float tensor, got int32 ${fmtShape(t.shape)}`);
 }
 
-export function requireRank(op: string, t: Tensor, rank: number, what: string): void {
-  if (t.rank !== rank) throw new TesseraError(op, `expects ${what} of rank ${rank}, got ${fmtShape(t.shape)}`);
-}
-
 /** Copies `x` (any dtype) into a new contiguous tensor of `dtype`. */
 export function copyAs(x: Tensor, dtype: DType, op: string): Tensor {
   const out = Tensor.empty(x.backendImpl, x.shape, dtype);
   const shape = x.size === 0 ? [0] : [x.size];
   kernels(x).copy(x.buf(op), out.buf(op), { shape, inStrides: [1], inOffset: 0, outStrides: [1], outOffset: 0 });
   return out;
-}
-
-/** Contiguous strides of a shape, for CopyParams. */
-export function stridesOf(shape: Shape): number[] {
-  return contiguousStrides(shape);
-}
-
-export function elements(shape: Shape): number {
-  return sizeOf(shape);
 }
 
 /**

@@ -1,5 +1,5 @@
 /** k largest or smallest values per row, sorted, ties in index order; NaN ranks above +∞ (as in PyTorch). */
-import type { TopkParams } from '../../../backend/kernels.js';
+import type { TopkParams } from '../../backend/kernels.js';
 import type { CpuBuffer } from '../backend.js';
 import { ints } from './util.js';
 

@@ -12,7 +12,7 @@
  * The functions from `gemm` down are self-contained (they reference only each other, literals and globals)
  * because worker threads rebuild them from their source text; see ../threads.ts.
  */
-import type { MatmulParams } from '../../../backend/kernels.js';
+import type { MatmulParams } from '../../backend/kernels.js';
 import type { CpuBuffer } from '../backend.js';
 import { type FloatArray, floats } from './util.js';
 

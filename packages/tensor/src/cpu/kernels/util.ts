@@ -1,5 +1,5 @@
 /** Helpers shared by the CPU kernels. */
-import { TesseraError } from '../../../errors.js';
+import { TesseraError } from '../../errors.js';
 import type { CpuBuffer } from '../backend.js';
 
 /** Float storage. Kernels are written once over this union and read every element into a JS double. */
@@ -17,45 +17,6 @@ export function ints(buffer: CpuBuffer, op: string, role = 'indices'): Int32Arra
   const d = buffer.data;
   if (!(d instanceof Int32Array)) throw new TesseraError(op, `the ${role} must be int32, got ${buffer.dtype}`);
   return d;
-}
-
-/** A Float32Array or Float64Array (matching `like`) of `size` elements. */
-export function allocLike(like: FloatArray, size: number): FloatArray {
-  return like instanceof Float32Array ? new Float32Array(size) : new Float64Array(size);
-}
-
-/**
- * Drops size-1 dimensions and merges neighbours that are contiguous in every stride set, so that a strided
- * loop runs over as few, as long, innermost runs as possible. Dimensions come back outermost first; an
- * empty result means a single element.
- */
-export function collapseDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const extent = shape[d]!;
-    if (extent === 1) continue;
-    const g = outShape.length - 1;
-    let merge = g >= 0;
-    if (merge) {
-      const inner = outShape[g]!;
-      for (let s = 0; s < strides.length; s++) {
-        if (strides[s]![d]! !== outStrides[s]![g]! * inner) {
-          merge = false;
-          break;
-        }
-      }
-    }
-    if (merge) {
-      outShape[g] = outShape[g]! * extent;
-    } else {
-      outShape.push(extent);
-      for (let s = 0; s < strides.length; s++) outStrides[s]!.push(strides[s]![d]!);
-    }
-  }
-  outShape.reverse();
-  for (const s of outStrides) s.reverse();
-  return { shape: outShape, strides: outStrides };
 }
 
 /**

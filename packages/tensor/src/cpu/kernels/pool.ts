@@ -1,5 +1,5 @@
 /** Max, average and adaptive average 2-D pooling and their backward kernels, one (n, c) plane at a time. */
-import type { AdaptivePool2dParams, AvgPool2dParams, Pool2dParams } from '../../../backend/kernels.js';
+import type { AdaptivePool2dParams, AvgPool2dParams, Pool2dParams } from '../../backend/kernels.js';
 import type { CpuBuffer } from '../backend.js';
 import { floats, ints } from './util.js';
 

@@ -13,7 +13,7 @@
  * functions from im2col to convBackwardFilterRange are self-contained because workers rebuild them from
  * their source text (see ../threads.ts); `mm` is the calling thread's serial or parallel GEMM.
  */
-import type { Conv2dParams } from '../../../backend/kernels.js';
+import type { Conv2dParams } from '../../backend/kernels.js';
 import type { CpuBuffer } from '../backend.js';
 import type { GemmFn } from './matmul.js';
 import type { CpuRuntime } from './runtime.js';

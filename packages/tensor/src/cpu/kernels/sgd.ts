@@ -1,6 +1,6 @@
 /** Fused SGD step, in place, in the two formulations of SgdParams. */
-import type { SgdParams } from '../../../backend/kernels.js';
-import { TesseraError } from '../../../errors.js';
+import type { SgdParams } from '../../backend/kernels.js';
+import { TesseraError } from '../../errors.js';
 import type { CpuBuffer } from '../backend.js';
 import { floats } from './util.js';
 

@@ -3,10 +3,10 @@
  * on the calling thread (large GEMMs and convolutions split across worker threads, see threads.ts), and
  * `read` resolves immediately with a copy.
  */
-import type { Backend, BackendMemory } from '../../backend/backend.js';
-import type { BackendBuffer, Kernels } from '../../backend/kernels.js';
-import { type DType, DTYPES, type TypedArray, bytesPerElement, dtypeOfTyped } from '../../dtype.js';
-import { TesseraError } from '../../errors.js';
+import type { Backend, BackendMemory } from '../backend/backend.js';
+import type { BackendBuffer, Kernels } from '../backend/kernels.js';
+import { type DType, DTYPES, type TypedArray, bytesPerElement, dtypeOfTyped } from '../dtype.js';
+import { TesseraError } from '../errors.js';
 import { createCpuKernels } from './kernels/index.js';
 import { GEMM_WASM } from './kernels/gemm-wasm.js';
 import { type GemmFn, type GemmScratch, createGemmScratch, gemm } from './kernels/matmul.js';

@@ -1,6 +1,6 @@
 /** Index selection along one axis, its adjoint, and one-hot encoding; indices are validated here. */
-import type { GatherParams } from '../../../backend/kernels.js';
-import { TesseraError } from '../../../errors.js';
+import type { GatherParams } from '../../backend/kernels.js';
+import { TesseraError } from '../../errors.js';
 import type { CpuBuffer } from '../backend.js';
 import { floats, ints } from './util.js';
 

@@ -1,8 +1,9 @@
 /** Sum / max / min over any set of axes, and argmax / argmin over one. */
-import type { ArgReduceParams, ReduceOp, ReduceParams } from '../../../backend/kernels.js';
-import { TesseraError } from '../../../errors.js';
+import type { ArgReduceParams, ReduceOp, ReduceParams } from '../../backend/kernels.js';
+import { TesseraError } from '../../errors.js';
 import type { CpuBuffer } from '../backend.js';
-import { collapseDims, forEachRun, ints } from './util.js';
+import { collapseDims } from '../../backend-toolkit/strides.js';
+import { forEachRun, ints } from './util.js';
 
 /**
  * Walks the input once in memory order (cache friendly whatever the axes) and folds every element into a

@@ -10,7 +10,7 @@
  * alive.
  */
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { TesseraError } from '../../errors.js';
+import { TesseraError } from '../errors.js';
 import type { WorkerTask } from './kernels/runtime.js';
 import { CONV_SOURCES } from './kernels/conv.js';
 import { GEMM_SOURCES } from './kernels/matmul.js';

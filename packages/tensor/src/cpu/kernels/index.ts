@@ -1,5 +1,5 @@
 /** The CPU kernel table: one module per kernel family, bound to the backend's runtime where they need it. */
-import type { Kernels } from '../../../backend/kernels.js';
+import type { Kernels } from '../../backend/kernels.js';
 import type { CpuBuffer } from '../backend.js';
 import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from './conv.js';
 import { copy } from './copy.js';

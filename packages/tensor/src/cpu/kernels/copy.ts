@@ -1,7 +1,8 @@
 /** The strided copy behind permute, expand, slice, concat and pad; casts between dtypes. */
-import type { CopyParams } from '../../../backend/kernels.js';
+import type { CopyParams } from '../../backend/kernels.js';
 import type { CpuBuffer } from '../backend.js';
-import { collapseDims, forEachRun } from './util.js';
+import { collapseDims } from '../../backend-toolkit/strides.js';
+import { forEachRun } from './util.js';
 
 type Data = CpuBuffer['data'];
 

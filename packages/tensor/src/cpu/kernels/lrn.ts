@@ -5,7 +5,7 @@
  * Backward, from ∂s_j/∂x_i = 2α/size · x_i for every j whose window holds i (i.e. i−hi ≤ j ≤ i+lo):
  *   dx_i = dy_i · s_i^−β − (2αβ/size) · x_i · Σ_{j=i−hi}^{i+lo} dy_j · y_j / s_j.
  */
-import type { LrnParams } from '../../../backend/kernels.js';
+import type { LrnParams } from '../../backend/kernels.js';
 import type { CpuBuffer } from '../backend.js';
 import { type FloatArray, floats } from './util.js';
 

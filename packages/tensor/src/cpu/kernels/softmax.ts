@@ -1,6 +1,6 @@
 /** Softmax / log-softmax over the last axis, cross-entropy and its gradient; all max-shifted for stability. */
-import type { CrossEntropyParams, SoftmaxParams } from '../../../backend/kernels.js';
-import { TesseraError } from '../../../errors.js';
+import type { CrossEntropyParams, SoftmaxParams } from '../../backend/kernels.js';
+import { TesseraError } from '../../errors.js';
 import type { CpuBuffer } from '../backend.js';
 import { type FloatArray, floats, ints } from './util.js';
 

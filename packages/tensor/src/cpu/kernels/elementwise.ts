@@ -1,8 +1,9 @@
 /** fill, unary and broadcasting binary kernels. */
-import type { BinaryOp, BinaryParams, UnaryOp } from '../../../backend/kernels.js';
-import { TesseraError } from '../../../errors.js';
+import type { BinaryOp, BinaryParams, UnaryOp } from '../../backend/kernels.js';
+import { TesseraError } from '../../errors.js';
 import type { CpuBuffer } from '../backend.js';
-import { collapseDims, forEachRun } from './util.js';
+import { collapseDims, contiguousStrides } from '../../backend-toolkit/strides.js';
+import { forEachRun } from './util.js';
 
 type Data = CpuBuffer['data'];
 
@@ -122,12 +123,7 @@ function binaryRun(op: BinaryOp, a: Data, ai: number, sa: number, b: Data, bi: n
 }
 
 export function binary(op: BinaryOp, a: CpuBuffer, b: CpuBuffer, out: CpuBuffer, p: BinaryParams): void {
-  const rank = p.outShape.length;
-  const outStrides = new Array<number>(rank);
-  for (let d = rank - 1, s = 1; d >= 0; d--) {
-    outStrides[d] = s;
-    s *= p.outShape[d]!;
-  }
+  const outStrides = contiguousStrides(p.outShape);
   // Equal shapes and scalar operands collapse to a single run (stride 1 or 0), the fast paths.
   const c = collapseDims(p.outShape, [p.aStrides, p.bStrides, outStrides]);
   const [sa, sb, so] = c.strides as [number[], number[], number[]];
