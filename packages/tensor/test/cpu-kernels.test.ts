@@ -4,13 +4,13 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Conv2dParams, LrnParams, Pool2dParams } from '../src/backend/kernels.js';
+import type { Conv2dParams, LrnParams, Pool2dParams, RandomParams } from '../src/backend/kernels.js';
 import { BINARY_OPS, UNARY_OPS } from '../src/backend/kernels.js';
 import { type CpuBuffer, createCpuBackend } from '../src/cpu/index.js';
 import { ThreadPool } from '../src/cpu/threads.js';
 import type { DType, TypedArray } from '../src/dtype.js';
 import { TesseraError } from '../src/errors.js';
-import { philox4x32 } from '../src/random/philox.js';
+import { philox4x32, uniformFromBits } from '../src/random/philox.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, sizeOf } from '../src/shape.js';
 
 const be = createCpuBackend({ threads: 1 });
@@ -97,8 +97,20 @@ describe('philox4x32-10', () => {
     expect(Array.from(out)).toEqual([0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]);
   });
 
+  it('u(x) is the bitcast of the top 23 bits into [1, 2), minus one', () => {
+    const view = new DataView(new ArrayBuffer(4));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), (x) => {
+        view.setUint32(0, ((x >>> 9) | 0x3f800000) >>> 0);
+        expect(uniformFromBits(x)).toBe(view.getFloat32(0) - 1);
+      }),
+    );
+    expect(uniformFromBits(0)).toBe(0);
+    expect(uniformFromBits(0xffffffff)).toBe(1 - 2 ** -23);
+  });
+
   it('random fills follow the documented stream', () => {
-    // Lane i mod 4 of block offset + ⌊i/4⌋, keyed by the seed's two words.
+    // Lane i mod 4 of block offset + ⌊i/4⌋, keyed by the seed's two words; float64 outputs use float64 steps.
     const seed = 2 ** 32 * 3 + 12345;
     const out = be.alloc('float64', 10);
     k.random(out, { dist: 'uniform', seed, offset: 7, low: -2, high: 3 });
@@ -106,13 +118,99 @@ describe('philox4x32-10', () => {
     const want: number[] = [];
     for (let i = 0; i < 10; i++) {
       philox4x32(7 + Math.floor(i / 4), 0, 0, 0, 12345, 3, words);
-      want.push(-2 + 5 * (words[i % 4]! >>> 8) * 2 ** -24);
+      want.push(-2 + 5 * ((words[i % 4]! >>> 9) * 2 ** -23));
     }
-    expectClose(vals(out), want, 1e-15, 'uniform');
+    expect(vals(out)).toEqual(want);
     // A later offset continues the same stream.
     const tail = be.alloc('float64', 2);
     k.random(tail, { dist: 'uniform', seed, offset: 9, low: -2, high: 3 });
     expect(vals(tail)).toEqual(vals(out).slice(8, 10));
+  });
+
+  // Values computed independently (Python: Philox in integers, numpy float32 arithmetic, struct bitcasts).
+  it('float32 uniform, bernoulli and normal reproduce an independent implementation of the spec', () => {
+    const seed = 2 ** 32 * 3 + 12345;
+    const u = be.alloc('float32', 10);
+    k.random(u, { dist: 'uniform', seed, offset: 7, low: -2, high: 3 });
+    expect(Array.from(new Uint32Array((u.data as Float32Array).slice().buffer))).toEqual([
+      0x3d318b00, 0x3f3c00d0, 0xbee646f4, 0xbf59104a, 0x3f2d3778, 0x4039fcec, 0x3eaca170, 0x3f7572e0, 0xbf7a7690, 0x3f11e548,
+    ]);
+    const b = be.alloc('float32', 12);
+    k.random(b, { dist: 'bernoulli', seed: 3, offset: 0, p: 0.3, scale: 2.5 });
+    expect(vals(b)).toEqual([0, 2.5, 0, 0, 2.5, 0, 2.5, 0, 0, 0, 0, 0]);
+    const z = be.alloc('float32', 8);
+    k.random(z, { dist: 'normal', seed: 2, offset: 5, mean: 1, std: 2 });
+    const wantZ = [
+      -2.7785234451293945, -2.0892257690429688, 0.7336449027061462, 2.686779022216797, 1.1070106029510498, 0.7597394585609436, 1.3702998161315918,
+      0.35781049728393555,
+    ];
+    expect(vals(z)).toEqual(wantZ);
+  });
+
+  it('uniform stays in [low, high), replacing values that round up to high by the float below it', () => {
+    // With lo = 1e8 (ulp 8) and range 64, lo + range·u rounds to lo + 64 = high for u close to 1.
+    const n = 4000;
+    const out = be.alloc('float32', n);
+    k.random(out, { dist: 'uniform', seed: 11, offset: 0, low: 1e8, high: 1e8 + 64 });
+    const v = vals(out);
+    expect(v.every((x) => x >= 1e8 && x < 1e8 + 64)).toBe(true);
+    expect(v.filter((x) => x === 1e8 + 56).length).toBeGreaterThan(n / 16);
+    // Every value is the documented float32 expression (or its replacement), for arbitrary finite bounds.
+    fc.assert(
+      fc.property(fc.double({ min: -1e30, max: 1e30, noNaN: true }), fc.double({ min: -1e30, max: 1e30, noNaN: true }), fc.nat(), (low, high, s) => {
+        const o = be.alloc('float32', 9);
+        k.random(o, { dist: 'uniform', seed: s, offset: 3, low, high });
+        const words = new Uint32Array(4);
+        const lo = Math.fround(low);
+        const hi = Math.fround(high);
+        const range = Math.fround(hi - lo);
+        const bits = new Float32Array(1);
+        const bitsU = new Uint32Array(bits.buffer);
+        for (let i = 0; i < 9; i++) {
+          philox4x32(3 + Math.floor(i / 4), 0, 0, 0, s >>> 0, Math.floor(s / 2 ** 32), words);
+          let want = Math.fround(lo + Math.fround(range * ((words[i % 4]! >>> 9) * 2 ** -23)));
+          if (high > low && want >= hi) {
+            bits[0] = hi;
+            bitsU[0] = hi > 0 ? bitsU[0]! - 1 : hi === 0 ? 0x80000001 : bitsU[0]! + 1;
+            want = bits[0]!;
+          }
+          expect(Object.is(o.data[i], want)).toBe(true);
+          if (high > low) expect(o.data[i]).toBeLessThan(high);
+        }
+      }),
+      { seed: 20261201 },
+    );
+  });
+
+  it('bounds, mean and std without a finite value are rejected', () => {
+    const out = be.alloc('float32', 4);
+    const base = { seed: 0, offset: 0 };
+    expect(() => k.random(out, { ...base, dist: 'uniform', low: -Infinity, high: 1 })).toThrow(TesseraError);
+    expect(() => k.random(out, { ...base, dist: 'uniform', low: 0, high: NaN })).toThrow(TesseraError);
+    expect(() => k.random(out, { ...base, dist: 'uniform', low: 0, high: 3.5e38 })).toThrow(/finite/);
+    expect(() => k.random(out, { ...base, dist: 'uniform', low: -3e38, high: 3e38 })).toThrow(/overflows float32/);
+    expect(() => k.random(out, { ...base, dist: 'normal', mean: 0, std: Infinity })).toThrow(TesseraError);
+    // float64 has the range float32 lacks.
+    const wide = be.alloc('float64', 64);
+    k.random(wide, { ...base, dist: 'uniform', low: -3e38, high: 3e38 });
+    expect(vals(wide).every((x) => x >= -3e38 && x < 3e38)).toBe(true);
+  });
+
+  it('float32 and float64 fills share their masks, and their uniforms and normals up to float32 rounding', () => {
+    const n = 1001;
+    const pair = (p: RandomParams): [number[], number[]] => {
+      const a = be.alloc('float32', n);
+      const b = be.alloc('float64', n);
+      k.random(a, p);
+      k.random(b, p);
+      return [vals(a), vals(b)];
+    };
+    const [m32, m64] = pair({ dist: 'bernoulli', seed: 8, offset: 2, p: 0.7, scale: 1 / 0.7 });
+    expect(m32.map((v) => v !== 0)).toEqual(m64.map((v) => v !== 0));
+    const [u32, u64] = pair({ dist: 'uniform', seed: 8, offset: 2, low: -1, high: 1 });
+    expect(u32).toEqual(u64.map(Math.fround));
+    const [z32, z64] = pair({ dist: 'normal', seed: 8, offset: 2, mean: 0, std: 1 });
+    expectClose(z32, z64, 2e-6, 'normal float32 vs float64');
   });
 
   it('uniform, normal and bernoulli have the right distributions', () => {

@@ -1,18 +1,59 @@
 /**
  * Philox 4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011), the one random
  * generator every tessera backend implements, so that initialisations and dropout masks agree element for
- * element across backends.
+ * element across backends. The float stream is defined from the raw 32-bit words by float32 operations every
+ * device has natively (after tinygrad's `_bits_to_rand`), never by float64 arithmetic.
  *
- * The stream: element i of a tensor filled with (seed, offset) takes lane i mod 4 of the Philox block for
- * counter (b mod 2³², ⌊b / 2³²⌋, 0, 0) with b = offset + ⌊i / 4⌋ and key (seed mod 2³², ⌊seed / 2³²⌋).
- * - uniform: u = (x >>> 8) · 2⁻²⁴ ∈ [0, 1), exact in float32; value = low + (high − low) · u rounded to the
- *   output dtype, or the largest value of that dtype below high where the rounding reaches high.
- * - bernoulli: (u < p) ? scale : 0, comparing against p rounded to float32.
- * - normal: Box–Muller on lane pairs (0, 1) and (2, 3): u1 = ((x₀ >>> 8) + 1) · 2⁻²⁴ ∈ (0, 1],
- *   u2 = (x₁ >>> 8) · 2⁻²⁴, r = √(−2 ln u1); lane 0 = r cos 2πu2, lane 1 = r sin 2πu2; value = mean + std · z.
- * A call that fills n elements consumes ⌈n / 4⌉ blocks; the global generator advances its offset by that much.
+ * Words. Element i of a tensor filled with (seed, offset) takes lane i mod 4 of the Philox 4x32-10 block for
+ * counter (b mod 2³², ⌊b / 2³²⌋, 0, 0), b = offset + ⌊i / 4⌋, key (seed mod 2³², ⌊seed / 2³²⌋). A fill of n
+ * elements consumes ⌈n / 4⌉ blocks; the global generator advances its offset by that much.
+ *
+ * Notation: f32(x) rounds a real to the nearest float32 (ties to even); ⊕ ⊖ ⊗ are float32 add, subtract and
+ * multiply, each rounded to nearest-even on its own — never fused into a multiply-add — with float32 subnormals
+ * kept (no flush to zero).
+ *
+ * u(x) = bitcast_f32((x >>> 9) | 0x3f800000) ⊖ 1 = (x >>> 9) · 2⁻²³ ∈ [0, 1), exact (the subtraction of two
+ * floats in [1, 2) loses nothing).
+ *
+ * Host constants: `randomConstants(p, dtype)` computes them once per fill (and rejects what has no finite
+ * float32 meaning with a TesseraError), so a device kernel receives only float32 values:
+ * - uniform: lo = f32(low), hi = f32(high), range = hi ⊖ lo; threshold = hi where high > low, else +∞;
+ *   replacement = the largest float32 strictly below hi (−2⁻¹⁴⁹ for hi = 0). lo, hi and range must be finite.
+ * - bernoulli: p₃₂ = f32(p), scale₃₂ = f32(scale).
+ * - normal: mean₃₂ = f32(mean), std₃₂ = f32(std), both finite.
+ *
+ * float32 outputs, per element (x = the element's word):
+ * - uniform: v = lo ⊕ (range ⊗ u(x)); out = v ≥ threshold ? replacement : v. Bit-identical on every backend.
+ *   (v ≥ lo always; out < high always.)
+ * - bernoulli: out = u(x) < p₃₂ ? scale₃₂ : 0. Bit-identical on every backend.
+ * - normal, Box–Muller on the lane pairs (0, 1) and (2, 3) of a block (a lone last lane of a fill still uses
+ *   its pair's words): with x₀, x₁ the pair's words,
+ *     u1 = 1 ⊖ u(x₀) ∈ [2⁻²³, 1] (exact), t = u(x₁) ⊖ 0.5 ∈ [−½, ½) (exact), θ = TWO_PI_F32 ⊗ t ∈ [−π, π],
+ *     TWO_PI_F32 = f32(2π) = 0x40c90fdb;
+ *     r = √(max(−2 · log u1, 0)), z₀ = r · cos θ (lane 0 or 2), z₁ = r · sin θ (lane 1 or 3);
+ *     out = mean₃₂ ⊕ (std₃₂ ⊗ z).
+ *   The angle is taken in [−π, π) rather than [0, 2π) because that is where WGSL/Vulkan guarantee their sin/cos
+ *   accuracy; the distribution is the same. A device computes z with its native float32 log, sqrt, cos and sin
+ *   (the max(…, 0) guards a native log that returns a tiny positive value just below 1). The CPU reference
+ *   computes z in float64 from the same u1 and θ (Math.log/sqrt/cos/sin) and rounds it to float32 once; the
+ *   affine step is the same float32 ⊕/⊗ everywhere. So backends differ only by their log/sqrt/cos/sin:
+ *   |out − out_ref| ≤ NORMAL_TOLERANCE.atol·|std| + NORMAL_TOLERANCE.rtol·(|out_ref| + |mean|), measured (see
+ *   NORMAL_TOLERANCE) and enforced by the conformance kit through `normalTolerance(mean, std)`.
+ * float64 outputs (CPU only, for gradcheck): the same u(x), the same formulas with float64 operations: lo = low,
+ * range = high − low, threshold = high where high > low, replacement = the float64 below high; bernoulli
+ * compares u(x) < f32(p) (so float32 and float64 masks are identical) and yields scale; normal uses
+ * θ = 2π · t in float64 and out = mean + std · z.
+ *
+ * Keeping devices from contracting a ⊗ followed by ⊕ into one fused multiply-add:
+ * - CUDA: __fmul_rn / __fadd_rn (documented never to be merged into an FMA), compiled without -ftz and without
+ *   --use_fast_math (which would flush subnormals and swap in approximate functions).
+ * - WGSL: the product is passed through bitcast<u32>, XORed with a zero read from the uniform parameters (which
+ *   no compiler can prove zero) and bitcast back before the add, so no shader compiler can fuse the two.
+ * - JavaScript (this file): there is no FMA; a float32 product of two float32s is exact in float64 and Math.fround
+ *   rounds it once, and a float64 sum of two float32s rounded by Math.fround is the correctly rounded float32 sum.
  */
 import type { RandomParams } from '../backend/kernels.js';
+import { TesseraError } from '../errors.js';
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -54,7 +95,7 @@ export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: n
 }
 
 const TWO_POW_32 = 4294967296;
-const INV_2_24 = 1 / 16777216;
+const INV_2_23 = 1 / 8388608;
 
 /** Splits a non-negative integer below 2⁵³ into (low, high) uint32 words. */
 export function splitU64(x: number): [number, number] {
@@ -66,52 +107,107 @@ export function blocksFor(n: number): number {
   return Math.ceil(n / 4);
 }
 
+/** u(x): the top 23 bits of a Philox word as a float in [0, 1), exactly bitcast((x >>> 9) | 0x3f800000) − 1. */
+export function uniformFromBits(x: number): number {
+  return (x >>> 9) * INV_2_23;
+}
+
+/** f32(2π), the float32 constant every device multiplies the Box–Muller angle by (bits 0x40c90fdb). */
+export const TWO_PI_F32 = Math.fround(2 * Math.PI);
+
 const f32Scratch = new Float32Array(1);
 const i32Scratch = new Int32Array(f32Scratch.buffer);
+const f64Scratch = new Float64Array(1);
+const i64Scratch = new BigInt64Array(f64Scratch.buffer);
 
-/** The largest float32 (or float64) strictly below x, for x > 0 or x ≤ 0 alike. */
+/** The largest float32 (or float64) strictly below x, for a finite x of that type. */
 export function below(x: number, f32: boolean): number {
-  if (!f32) {
-    const f64 = new Float64Array([x]);
-    const bits = new BigInt64Array(f64.buffer);
-    bits[0] = x > 0 ? bits[0]! - 1n : x === 0 ? -1n ^ 0x7fffffffffffffffn : bits[0]! + 1n;
-    return f64[0]!;
+  if (x === 0) return f32 ? -1.401298464324817e-45 : -5e-324;
+  if (f32) {
+    f32Scratch[0] = x;
+    i32Scratch[0] = x > 0 ? i32Scratch[0]! - 1 : i32Scratch[0]! + 1;
+    return f32Scratch[0]!;
   }
-  f32Scratch[0] = x;
-  if (x === 0) return -1.401298464324817e-45;
-  i32Scratch[0] = x > 0 ? i32Scratch[0]! - 1 : i32Scratch[0]! + 1;
-  return f32Scratch[0]!;
+  f64Scratch[0] = x;
+  i64Scratch[0] = x > 0 ? i64Scratch[0]! - 1n : i64Scratch[0]! + 1n;
+  return f64Scratch[0]!;
+}
+
+/** What a device kernel receives for one fill: values already rounded to the output dtype (see the header). */
+export type RandomConstants =
+  | { dist: 'uniform'; lo: number; range: number; threshold: number; replacement: number }
+  | { dist: 'bernoulli'; p: number; scale: number }
+  | { dist: 'normal'; mean: number; std: number };
+
+/**
+ * The host constants of a fill into a float32 or float64 buffer, per the header's definitions; a TesseraError
+ * for bounds, mean or std without a finite value in that dtype (e.g. an infinite bound, or a float32 range
+ * high − low that overflows).
+ */
+export function randomConstants(p: RandomParams, dtype: 'float32' | 'float64'): RandomConstants {
+  const round = dtype === 'float32' ? Math.fround : (x: number) => x;
+  const f32 = dtype === 'float32';
+  if (p.dist === 'bernoulli') return { dist: 'bernoulli', p: Math.fround(p.p), scale: round(p.scale) };
+  if (p.dist === 'normal') {
+    const mean = round(p.mean);
+    const std = round(p.std);
+    if (!Number.isFinite(mean) || !Number.isFinite(std)) {
+      throw new TesseraError('random', `normal needs a finite ${dtype} mean and std, got mean ${p.mean} and std ${p.std}`);
+    }
+    return { dist: 'normal', mean, std };
+  }
+  const lo = round(p.low);
+  const hi = round(p.high);
+  const range = round(hi - lo);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || !Number.isFinite(range)) {
+    throw new TesseraError(
+      'random',
+      `uniform needs bounds whose ${dtype} values and difference are finite, got [${p.low}, ${p.high})` +
+        (Number.isFinite(lo) && Number.isFinite(hi) ? ` (high − low overflows ${dtype})` : ''),
+    );
+  }
+  return { dist: 'uniform', lo, range, threshold: p.high > p.low ? hi : Infinity, replacement: below(hi, f32) };
+}
+
+/**
+ * Measured bound between any backend's normal draws and the CPU reference's (float32 outputs):
+ * |out − out_ref| ≤ atol·|std| + rtol·(|out_ref| + |mean|). See the header for where the differences come from.
+ */
+export const NORMAL_TOLERANCE = { atol: 4e-6, rtol: 4e-7 } as const;
+
+/** `NORMAL_TOLERANCE` as the (atol, rtol) pair of an elementwise |got − want| ≤ atol + rtol·|want| check. */
+export function normalTolerance(mean: number, std: number): { atol: number; rtol: number } {
+  return { atol: NORMAL_TOLERANCE.atol * Math.abs(std) + NORMAL_TOLERANCE.rtol * Math.abs(mean), rtol: NORMAL_TOLERANCE.rtol };
 }
 
 /** Reference fill of `out` following the stream above (the CPU backend's kernel). */
 export function philoxFill(out: Float32Array | Float64Array, p: RandomParams): void {
+  const f32 = out instanceof Float32Array;
+  const c = randomConstants(p, f32 ? 'float32' : 'float64');
+  const round = f32 ? Math.fround : (x: number) => x;
   const [k0, k1] = splitU64(p.seed);
   const words = new Uint32Array(4);
   const n = out.length;
-  const f32 = out instanceof Float32Array;
-  const round = f32 ? Math.fround : (x: number) => x;
-  const pf = p.dist === 'bernoulli' ? Math.fround(p.p) : 0;
   for (let i = 0, block = p.offset; i < n; i += 4, block++) {
     const [c0, c1] = splitU64(block);
     philox4x32(c0, c1, 0, 0, k0, k1, words);
     const lanes = Math.min(4, n - i);
-    if (p.dist === 'normal') {
+    if (c.dist === 'normal') {
       for (let pair = 0; pair < lanes; pair += 2) {
-        const u1 = ((words[pair]! >>> 8) + 1) * INV_2_24;
-        const u2 = (words[pair + 1]! >>> 8) * INV_2_24;
+        const u1 = 1 - uniformFromBits(words[pair]!);
+        const t = uniformFromBits(words[pair + 1]!) - 0.5;
+        const theta = f32 ? Math.fround(TWO_PI_F32 * t) : 2 * Math.PI * t;
         const r = Math.sqrt(-2 * Math.log(u1));
-        const theta = 2 * Math.PI * u2;
-        out[i + pair] = round(p.mean + p.std * r * Math.cos(theta));
-        if (pair + 1 < lanes) out[i + pair + 1] = round(p.mean + p.std * r * Math.sin(theta));
+        out[i + pair] = round(c.mean + round(c.std * round(r * Math.cos(theta))));
+        if (pair + 1 < lanes) out[i + pair + 1] = round(c.mean + round(c.std * round(r * Math.sin(theta))));
+      }
+    } else if (c.dist === 'uniform') {
+      for (let l = 0; l < lanes; l++) {
+        const v = round(c.lo + round(c.range * uniformFromBits(words[l]!)));
+        out[i + l] = v >= c.threshold ? c.replacement : v;
       }
     } else {
-      for (let l = 0; l < lanes; l++) {
-        const u = (words[l]! >>> 8) * INV_2_24;
-        if (p.dist === 'uniform') {
-          const v = round(p.low + (p.high - p.low) * u);
-          out[i + l] = v >= p.high && p.high > p.low ? below(p.high, f32) : v;
-        } else out[i + l] = u < pf ? p.scale : 0;
-      }
+      for (let l = 0; l < lanes; l++) out[i + l] = uniformFromBits(words[l]!) < c.p ? c.scale : 0;
     }
   }
 }
