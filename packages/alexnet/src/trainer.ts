@@ -106,7 +106,8 @@ export interface CheckpointSidecar {
 export class Trainer {
   readonly model: nn.Module;
   readonly optimizer: optim.SGD | optim.Adam;
-  readonly scheduler: optim.ReduceLROnPlateau | null;
+  /** 'plateau': ReduceLROnPlateau stepped with the validation error; 'steps': MultiStepLR; 'none': null. */
+  readonly scheduler: optim.ReduceLROnPlateau | optim.MultiStepLR | null;
   /** Train until this many epochs are complete; raise it to continue training. */
   epochs: number;
   readonly history: EpochRecord[] = [];
@@ -135,10 +136,15 @@ export class Trainer {
     if (opts.schedule === 'steps' ? dropEpochs.length === 0 || dropEpochs.some((e) => !Number.isInteger(e) || e < 1) : dropEpochs.length > 0) {
       throw new TesseraError('Trainer', `schedule 'steps' needs dropEpochs (positive integers), and only it takes them; got ${JSON.stringify(dropEpochs)}`);
     }
+    const schedule = opts.schedule ?? 'plateau';
+    // dropEpochs are 1-based epochs to start at the lower rate; MultiStepLR's milestones are the lastEpoch values
+    // reached after the epochs before them, so epoch e starts at the rate milestone e − 1 set.
     this.scheduler =
-      (opts.schedule ?? 'plateau') === 'plateau'
+      schedule === 'plateau'
         ? new optim.ReduceLROnPlateau(this.optimizer, { mode: 'min', factor: 0.1, patience: opts.patience ?? 0 })
-        : null;
+        : schedule === 'steps'
+          ? new optim.MultiStepLR(this.optimizer, { milestones: dropEpochs.map((e) => e - 1), gamma: 0.1 })
+          : null;
   }
 
   /** The checkpoint written last (or loaded), if any. */
@@ -265,7 +271,6 @@ export class Trainer {
    */
   async fit(train: BatchSource, val?: BatchSource, valTenCrop?: BatchSource): Promise<EpochRecord[]> {
     while (this.epoch < this.epochs) {
-      if (this.opts.schedule === 'steps' && this.opts.dropEpochs!.includes(this.epoch + 1)) this.optimizer.lr = this.optimizer.lr / 10;
       const lr = this.optimizer.lr;
       const t = await this.trainEpoch(train);
       const record: EpochRecord = { epoch: this.epoch + 1, lr, trainLoss: t.loss, images: t.images, seconds: t.seconds };
@@ -273,7 +278,8 @@ export class Trainer {
       if (valTenCrop) record.valTenCrop = await this.evaluate(valTenCrop, 10);
       this.epoch++;
       this.history.push(record);
-      if (this.scheduler) this.scheduler.step(record.val ? record.val.top1Error : record.trainLoss);
+      if (this.scheduler instanceof optim.ReduceLROnPlateau) this.scheduler.step(record.val ? record.val.top1Error : record.trainLoss);
+      else this.scheduler?.step();
       await this.log({ type: 'epoch', ...record });
       if (this.opts.checkpointDir) await this.saveCheckpoint(this.opts.checkpointDir, train.state?.());
       this.opts.onEpoch?.(record);
@@ -327,13 +333,28 @@ export class Trainer {
     }
     this.model.loadStateDict(modelState);
     this.optimizer.loadStateDict({ meta: sidecar.optimizer, tensors: optTensors });
-    if (this.scheduler && sidecar.scheduler) this.scheduler.loadStateDict(sidecar.scheduler as Parameters<optim.ReduceLROnPlateau['loadStateDict']>[0]);
+    this.restoreScheduler(sidecar);
     for (const t of file.values()) t.dispose();
     setRngState(sidecar.rng);
     this.history.splice(0, this.history.length, ...sidecar.history);
     this.epoch = sidecar.epoch;
     this.lastCheckpoint = sidecarPath;
     return sidecar;
+  }
+  /**
+   * The schedule's state from a sidecar written under the same schedule; a sidecar from another schedule (or one
+   * without a scheduler) leaves a plateau schedule fresh and puts a step schedule at the sidecar's epoch, applying
+   * the drop due at the start of the next epoch (the optimiser's lr, restored already, predates it).
+   */
+  private restoreScheduler(sidecar: CheckpointSidecar): void {
+    const s = this.scheduler;
+    const saved = sidecar.scheduler as optim.SchedulerState | null;
+    const same = s !== null && typeof saved === 'object' && saved !== null && saved.type === s.kind;
+    if (same) s.loadStateDict(saved);
+    else if (s instanceof optim.MultiStepLR) {
+      s.lastEpoch = sidecar.epoch - 1;
+      s.step();
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -101,6 +101,48 @@ describe('Trainer', () => {
       expect(Array.from(await q.data()), name).toEqual(Array.from(await p.data()));
     }
     expect(resumed.history.map((h) => h.trainLoss)).toEqual(a.history.map((h) => h.trainLoss));
+  });
+
+  it("schedule 'steps' starts each listed epoch at a tenth of the rate, also across a resume", async () => {
+    const run = async (dir?: string) => {
+      manualSeed(4);
+      const t = new Trainer({ model: model(), epochs: 3, lr: 0.05, schedule: 'steps', dropEpochs: [2, 3], ...(dir ? { checkpointDir: dir } : {}) });
+      await t.fit(new QuadrantSource(32, 16));
+      return t;
+    };
+    const straight = await run();
+    // MultiStepLR multiplies by 0.1 (torch's semantics), so 0.05 → 0.005000000000000001.
+    expect(straight.history.map((h) => h.lr)).toEqual([0.05, 0.05 * 0.1, 0.05 * 0.1 * 0.1]);
+
+    // Resume after epoch 1 (the drop for epoch 2 is due) from a sidecar with the schedule's state, and from one
+    // without (as written before the schedule was a MultiStepLR): both continue exactly.
+    const dir = tmp();
+    manualSeed(4);
+    const first = new Trainer({ model: model(), epochs: 1, lr: 0.05, schedule: 'steps', dropEpochs: [2, 3], checkpointDir: dir });
+    await first.fit(new QuadrantSource(32, 16));
+    const sidecarPath = join(dir, 'epoch-0001.json');
+    const sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8'));
+    expect(sidecar.scheduler).toMatchObject({ type: 'MultiStepLR', lastEpoch: 1, milestones: [1, 2] });
+    const oldDir = tmp();
+    for (const f of ['epoch-0001.safetensors']) writeFileSync(join(oldDir, f), readFileSync(join(dir, f)));
+    // An old sidecar: no scheduler state, and the optimiser's lr not yet dropped.
+    sidecar.scheduler = null;
+    sidecar.optimizer.paramGroups[0].lr = 0.05;
+    writeFileSync(join(oldDir, 'epoch-0001.json'), JSON.stringify(sidecar));
+    for (const from of [sidecarPath, join(oldDir, 'epoch-0001.json')]) {
+      manualSeed(999);
+      const resumed = new Trainer({ model: model(), epochs: 3, lr: 0.5, schedule: 'steps', dropEpochs: [2, 3] });
+      await resumed.loadCheckpoint(from);
+      await resumed.fit(new QuadrantSource(32, 16, { epoch: 1 }));
+      expect(
+        resumed.history.map((h) => h.lr),
+        from,
+      ).toEqual(straight.history.map((h) => h.lr));
+      expect(
+        resumed.history.map((h) => h.trainLoss),
+        from,
+      ).toEqual(straight.history.map((h) => h.trainLoss));
+    }
   });
 
   it('a non-finite loss stops training with a clear message and keeps the last good checkpoint', async () => {

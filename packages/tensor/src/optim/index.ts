@@ -14,4 +14,5 @@ export { SGD, type SGDHyper, type SGDOptions, type SgdRule } from './sgd.js';
 export { Adam, type AdamHyper, type AdamOptions } from './adam.js';
 export { LRScheduler, type SchedulerState } from './scheduler.js';
 export { StepLR, type StepLROptions } from './steplr.js';
+export { MultiStepLR, type MultiStepLROptions } from './multisteplr.js';
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './plateau.js';
