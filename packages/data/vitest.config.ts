@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // Worker threads run the compiled dist/ (they cannot load .ts): rebuild it first when sources are newer.
-    globalSetup: ['test/global-setup.ts'],
+    globalSetup: ['../../scripts/vitest-fresh-dist.mjs'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

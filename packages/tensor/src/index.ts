@@ -1,11 +1,12 @@
 /**
  * @tessera/tensor — tensors with reverse-mode autograd on runtime-pluggable backends. Importing this module
- * registers and selects the CPU backend; other backends register themselves when their package is imported.
+ * registers the CPU backend's factory (the backend itself is created on first use); other backends register
+ * themselves when their package is imported.
  */
-import { registerInitialisedBackend } from './backend/registry.js';
+import { registerBackend } from './backend/registry.js';
 import { createCpuBackend } from './cpu/index.js';
 
-registerInitialisedBackend('cpu', createCpuBackend(), { default: true });
+registerBackend('cpu', () => createCpuBackend(), { priority: 0, implicitDefault: true });
 
 export { Tensor, isTensor, type TensorLike, type NestedArray } from './tensor.js';
 export { TesseraError } from './errors.js';
@@ -16,7 +17,18 @@ export { matmul, bmm } from './ops/matmul.js';
 export { tidy, keep, memory, noGrad, enableGrad, isGradEnabled, type MemoryInfo } from './engine.js';
 export type { GradNode, BackwardOptions } from './autograd.js';
 export { manualSeed, getRngState, setRngState, type RngState } from './random/generator.js';
-export { registerBackend, setBackend, getBackend, backendByName, availableBackends, registeredBackends, type BackendAvailability } from './backend/registry.js';
+export {
+  registerBackend,
+  setBackend,
+  getBackend,
+  backendByName,
+  availableBackends,
+  registeredBackends,
+  describeDefaultBackend,
+  isBackendInitialised,
+  type BackendAvailability,
+  type RegisterOptions,
+} from './backend/registry.js';
 export type { Backend, BackendFactory, BackendMemory } from './backend/backend.js';
 export type * from './backend/kernels.js';
 export { UNARY_OPS, BINARY_OPS } from './backend/kernels.js';

@@ -6,6 +6,7 @@
 import type { Backend, BackendMemory } from '../backend/backend.js';
 import type { BackendBuffer, Kernels } from '../backend/kernels.js';
 import { type DType, DTYPES, type TypedArray, bytesPerElement, dtypeOfTyped } from '../dtype.js';
+import { BufferPool } from '../backend-toolkit/buffer-pool.js';
 import { TesseraError } from '../errors.js';
 import { createCpuKernels } from './kernels/index.js';
 import { GEMM_WASM } from './kernels/gemm-wasm.js';
@@ -37,16 +38,6 @@ export interface CpuBackendOptions {
    * portable JS micro-kernel, which computes bit-identical results about 4× slower.
    */
   simd?: boolean;
-}
-
-/**
- * Storage size class of a request: 64-byte granules up to 4 KiB, then eight classes per octave, so a freed
- * buffer also serves somewhat smaller requests later while wasting at most 12.5%.
- */
-function sizeClass(bytes: number): number {
-  if (bytes <= 4096) return Math.ceil(bytes / 64) * 64;
-  const step = 2 ** (Math.floor(Math.log2(bytes)) - 3);
-  return Math.ceil(bytes / step) * step;
 }
 
 /** GEMMs below this many multiply-adds (≈0.15 ms on one core) do not pay for a round trip to the workers (≈20–50 µs). */
@@ -102,14 +93,14 @@ export class CpuBackend implements Backend<CpuBuffer> {
    * allocator, the backend keeps it for reuse until trim() or dispose().
    */
   private readonly shared: boolean;
-  private readonly poolLimit: number;
-  /** Free storage by size class: training and inference loops reallocate the same sizes every step. */
-  private readonly freeLists = new Map<number, ArrayBufferLike[]>();
+  /**
+   * Storage by size class (64-byte granules up to 4 KiB, then eight classes per octave): training and
+   * inference loops reallocate the same sizes every step.
+   */
+  private readonly storagePool: BufferPool<ArrayBufferLike>;
   private readonly live = new WeakSet<CpuBuffer>();
-  /** Bytes requested by live buffers, and the (size-class) storage behind them. */
+  /** Bytes requested by live buffers. */
   private bytesLive = 0;
-  private bytesHeld = 0;
-  private bytesPooled = 0;
   private readonly scratchArrays = new Map<string, FloatArray>();
   private bytesScratch = 0;
   private readonly wasm: Uint8Array | null;
@@ -124,12 +115,20 @@ export class CpuBackend implements Backend<CpuBuffer> {
     if (!Number.isInteger(threads) || threads < 1) throw new TesseraError('cpu', `threads must be a positive integer, got ${threads}`);
     const poolBytes = options.poolBytes ?? 256 * 2 ** 20;
     if (!(poolBytes >= 0)) throw new TesseraError('cpu', `poolBytes must be non-negative, got ${poolBytes}`);
-    this.poolLimit = poolBytes;
     this.wasm = options.simd === false ? null : GEMM_WASM;
     this.mainScratch = createGemmScratch(this.wasm);
     this.shared = threads > 1 && threadsSupported();
     this.threads = this.shared ? threads : 1;
     if (!this.shared) this.pool = null;
+    const shared = this.shared;
+    this.storagePool = new BufferPool<ArrayBufferLike>(
+      {
+        allocate: (bytes) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)),
+        // Plain storage goes to the garbage collector; shared storage is never dropped while the backend lives.
+        release: () => {},
+      },
+      { name: 'cpu', sizeClasses: { granule: 64, linearUpTo: 4096, allowEmpty: true }, keepBytes: shared ? Infinity : poolBytes },
+    );
     const runtime: CpuRuntime = {
       gemm: this.gemm,
       serialGemm: (m, n, k, A, aOff, ars, acs, B, bOff, brs, bcs, C, cOff, ldc, beta) =>
@@ -158,26 +157,18 @@ export class CpuBackend implements Backend<CpuBuffer> {
     if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'float64')
       throw new TesseraError('alloc', `the cpu backend cannot hold dtype ${JSON.stringify(dtype)}`);
     const bytes = size * bytesPerElement(dtype);
-    const storage = this.storage(sizeClass(bytes));
+    const storage = this.storagePool.acquire(bytes);
     const buffer: CpuBuffer = { dtype, size, data: view(dtype, storage, size) };
     this.live.add(buffer);
     this.bytesLive += bytes;
-    this.bytesHeld += storage.byteLength;
     return buffer;
   }
 
   free(buffer: CpuBuffer): void {
     if (!this.live.delete(buffer)) throw new TesseraError('free', 'the buffer is not a live buffer of this cpu backend (freed twice?)');
-    const storage = buffer.data.buffer;
-    const bytes = storage.byteLength;
     this.bytesLive -= buffer.data.byteLength;
-    this.bytesHeld -= bytes;
-    if (this.disposed || bytes === 0) return;
-    if (!this.shared && this.bytesPooled + bytes > this.poolLimit) return; // the GC reclaims plain storage
-    let list = this.freeLists.get(bytes);
-    if (!list) this.freeLists.set(bytes, (list = []));
-    list.push(storage);
-    this.bytesPooled += bytes;
+    if (this.disposed) this.storagePool.discard(buffer.data.buffer);
+    else this.storagePool.release(buffer.data.buffer);
   }
 
   /**
@@ -186,8 +177,7 @@ export class CpuBackend implements Backend<CpuBuffer> {
    */
   trim(): void {
     if (this.pool) this.pool.forget();
-    this.freeLists.clear();
-    this.bytesPooled = 0;
+    this.storagePool.trim();
     this.scratchArrays.clear();
     this.bytesScratch = 0;
   }
@@ -209,7 +199,8 @@ export class CpuBackend implements Backend<CpuBuffer> {
   }
 
   memory(): BackendMemory {
-    return { bytesInUse: this.bytesLive, bytesReserved: this.bytesHeld + this.bytesPooled + this.bytesScratch };
+    const pool = this.storagePool.stats();
+    return { bytesInUse: this.bytesLive, bytesReserved: pool.liveBytes + pool.pooledBytes + this.bytesScratch };
   }
 
   dispose(): void {
@@ -229,17 +220,6 @@ export class CpuBackend implements Backend<CpuBuffer> {
     const start = Date.now();
     while (pool.booting() > 0 && Date.now() - start < timeoutMs) await new Promise((resolve) => setTimeout(resolve, 5));
     return pool.ready().length;
-  }
-
-  private storage(bytes: number): ArrayBufferLike {
-    if (bytes === 0) return new ArrayBuffer(0);
-    const list = this.freeLists.get(bytes);
-    const reused = list?.pop();
-    if (reused) {
-      this.bytesPooled -= bytes;
-      return reused;
-    }
-    return this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
   }
 
   private scratch(key: string, size: number, dtype: 'float32' | 'float64'): FloatArray {

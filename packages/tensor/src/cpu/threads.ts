@@ -3,89 +3,26 @@
  * synchronous: the calling thread posts one slice to each ready worker, computes its own slice, then blocks
  * in Atomics.wait until the workers have finished. Operands live in SharedArrayBuffers, so nothing is copied.
  *
- * Workers run the very same functions as the calling thread, rebuilt from their source text (GEMM_SOURCES,
- * CONV_SOURCES), so there is no separate worker file to resolve or bundle. A worker only receives work after
- * it has booted and passed a self-test; until then, or when threads are unavailable (browsers, no
+ * Workers run worker.ts, a module that imports the very kernels the calling thread runs. A worker only
+ * receives work after it has booted and passed a self-test; until then, or when threads are unavailable (browsers, no
  * worker_threads), everything runs on the calling thread. Workers are unref'd: they never keep a process
  * alive.
  */
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { TesseraError } from '../errors.js';
 import type { WorkerTask } from './kernels/runtime.js';
-import { CONV_SOURCES } from './kernels/conv.js';
-import { GEMM_SOURCES } from './kernels/matmul.js';
+import { ERROR, PENDING, STATE, type SharedView, type WorkerInit } from './worker-protocol.js';
 
 type WorkerThreads = typeof import('node:worker_threads');
 
-/** ctrl layout: pending count, error flag, then one state per worker (0 booting, 1 ready, −1 unusable). */
-const PENDING = 0;
-const ERROR = 1;
-const STATE = 2;
-
-const WORKER_MAIN = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { ctrl, errors, index, wasm } = workerData;
-const scratch = createGemmScratch(wasm);
-// Refuse work unless the rebuilt functions compute a known product (e.g. if instrumentation broke them).
-function selfTest() {
-  const m = 6, n = 7, k = 5;
-  const A = new Float32Array(m * k).map((_, i) => (i % 7) - 3);
-  const B = new Float64Array(k * n).map((_, i) => (i % 5) - 2);
-  const C = new Float32Array(m * n);
-  gemm(m, n, k, A, 0, k, 1, B, 0, n, 1, C, 0, n, 0, scratch);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let q = 0; q < k; q++) s += A[i * k + q] * B[q * n + j];
-    if (C[i * n + j] !== s) return false;
-  }
-  return true;
-}
-const mm = (...args) => gemm(...args, scratch);
-const TASKS = {
-  gemm: mm,
-  convForwardRange: (...args) => convForwardRange(...args, mm),
-  convBackwardInputRange: (...args) => convBackwardInputRange(...args, mm),
-  convBackwardFilterRange: (...args) => convBackwardFilterRange(...args, mm),
-};
-// Shared memory arrives once per SharedArrayBuffer ('share'); tasks then name it by id. Posting the buffers
-// with every task made each postMessage slower as un-collected clones piled up in this thread.
-const shared = new Map();
-const ARRAYS = [Float32Array, Float64Array, Int32Array];
-const decode = (a) => (a !== null && typeof a === 'object' && a.sab !== undefined ? new ARRAYS[a.type](shared.get(a.sab), a.offset, a.length) : a);
-parentPort.on('message', ([name, ...args]) => {
-  if (name === 'share') return void shared.set(args[0], args[1]);
-  if (name === 'forget') return void (args.length ? shared.delete(args[0]) : shared.clear());
-  try {
-    TASKS[name](...args.map(decode));
-  } catch (e) {
-    Atomics.store(ctrl, ${ERROR}, 1);
-    errors.postMessage(String((e && e.stack) || e));
-  } finally {
-    Atomics.sub(ctrl, ${PENDING}, 1);
-    Atomics.notify(ctrl, ${PENDING});
-  }
-});
-// V8 first runs WebAssembly through its baseline compiler and only switches to optimised code once a
-// function has run for a while; until then this worker would be ~3x slower than a warm caller, which
-// then waits for it. A few milliseconds of GEMMs before joining trigger the switch.
-function warmUp() {
-  const n = 64, k = 256;
-  const A = new Float32Array(n * k).fill(1);
-  const C = new Float32Array(n * n);
-  const start = Date.now();
-  do gemm(n, n, k, A, 0, k, 1, A, 0, n, 1, C, 0, n, 0, scratch);
-  while (Date.now() - start < 30);
-}
-let ok = false;
-try {
-  ok = selfTest();
-  if (ok) warmUp();
-} catch {}
-Atomics.store(ctrl, ${STATE} + index, ok ? 1 : -1);
-`;
-
-function workerSource(): string {
-  return [...GEMM_SOURCES, ...CONV_SOURCES].map((f) => f.toString()).join('\n') + WORKER_MAIN;
+/**
+ * The worker entry as a file URL. Under tests that run this package's TypeScript sources, the compiled
+ * worker in dist/ (kept fresh by the test setup) stands in: a worker thread cannot load TypeScript.
+ */
+function workerUrl(): URL {
+  const here = new URL('./worker.js', import.meta.url);
+  const m = /^(.*)\/src\/cpu\/worker\.js$/.exec(here.href);
+  return m && import.meta.url.endsWith('.ts') ? new URL(`${m[1]}/dist/cpu/worker.js`) : here;
 }
 
 function loadWorkerThreads(): WorkerThreads | null {
@@ -111,14 +48,6 @@ interface Slot {
   known: Set<number>;
 }
 
-/** A typed array as a task argument: a view on a SharedArrayBuffer the worker already holds. */
-interface SharedView {
-  sab: number;
-  type: number;
-  offset: number;
-  length: number;
-}
-
 export class ThreadPool {
   private readonly wt: WorkerThreads;
   private readonly slots: Slot[] = [];
@@ -141,14 +70,14 @@ export class ThreadPool {
   private constructor(wt: WorkerThreads, count: number, wasm: Uint8Array | null) {
     this.wt = wt;
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (STATE + count)));
-    const source = workerSource();
+    const url = workerUrl();
     for (let index = 0; index < count; index++) {
       const channel = new wt.MessageChannel();
       let worker: Worker;
       try {
-        worker = new wt.Worker(source, {
-          eval: true,
-          workerData: { ctrl: this.ctrl, errors: channel.port2, index, wasm },
+        const init: WorkerInit = { ctrl: this.ctrl, errors: channel.port2, index, wasm };
+        worker = new wt.Worker(url, {
+          workerData: init,
           transferList: [channel.port2],
         });
       } catch {

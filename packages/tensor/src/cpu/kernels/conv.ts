@@ -182,9 +182,6 @@ export function convBackwardFilterRange(
   }
 }
 
-/** Sources of the functions above, for the worker threads. */
-export const CONV_SOURCES: readonly ((...args: never[]) => unknown)[] = [im2col, col2im, convForwardRange, convBackwardInputRange, convBackwardFilterRange];
-
 const COL = 0;
 const ACC = 1000;
 

@@ -288,9 +288,6 @@ function gemvRow(
   }
 }
 
-/** The functions a worker thread needs to run `gemm`, in an order that lets their sources be concatenated. */
-export const GEMM_SOURCES: readonly ((...args: never[]) => unknown)[] = [gemm, packA, packB, micro4x4, gemvRow, createGemmScratch];
-
 export function matmul(a: CpuBuffer, b: CpuBuffer, out: CpuBuffer, p: MatmulParams, run: GemmFn): void {
   const A = floats(a, 'matmul', 'a');
   const B = floats(b, 'matmul', 'b');
