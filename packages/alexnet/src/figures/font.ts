@@ -150,11 +150,6 @@ export function glyph(ch: string): Uint8Array {
   return GLYPHS.get(ch) ?? MISSING;
 }
 
-/** Whether the font has a glyph for `ch` (others draw as a hollow box). */
-export function hasGlyph(ch: string): boolean {
-  return GLYPHS.has(ch);
-}
-
 /** Width in font pixels of `text` (no trailing spacing column). */
 export function bitmapTextWidth(text: string): number {
   const n = [...text].length;

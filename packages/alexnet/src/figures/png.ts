@@ -1,9 +1,9 @@
 /**
  * A PNG encoder (ISO/IEC 15948): 8-bit grayscale, RGB or RGBA, non-interlaced, with per-row adaptive filtering
  * (libpng's heuristic: of None, Sub, Up, Average and Paeth, each row takes the filter whose output has the smallest
- * sum of absolute values read as signed bytes) and zlib deflate from node:zlib.
+ * sum of absolute values read as signed bytes), zlib deflate and CRC-32 from node:zlib.
  */
-import { deflateSync } from 'node:zlib';
+import { crc32 as zlibCrc32, deflateSync } from 'node:zlib';
 import { TesseraError } from '@tessera/tensor';
 
 /** An 8-bit image, row-major, channels interleaved (gray, RGB or RGBA). */
@@ -33,22 +33,9 @@ const COLOR_TYPE: Record<1 | 3 | 4, number> = { 1: 0, 3: 2, 4: 6 };
 const IDAT_CHUNK = 1 << 20;
 const MAX_DIMENSION = 0x7fffffff;
 
-let crcTable: Uint32Array | null = null;
-
-/** CRC-32 (ISO 3309 / ITU-T V.42, the polynomial PNG and zlib use) of `bytes`, continuing from `crc`. */
+/** CRC-32 (ISO 3309 / ITU-T V.42, the polynomial PNG and zlib use) of `bytes`, continuing from `crc`: node:zlib's. */
 export function crc32(bytes: Uint8Array, crc = 0): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  const table = crcTable;
-  let c = (crc ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return zlibCrc32(bytes, crc);
 }
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
