@@ -3,7 +3,7 @@
  * validation top-1 / top-5 error on the other, with learning-rate drops marked. The same scene renders to SVG and,
  * through the built-in rasteriser and bitmap font, to PNG.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TesseraError } from '@tessera/tensor';
 import { encodePng, type RasterImage } from './png.js';
@@ -607,86 +607,4 @@ export async function writeCurves(
     encodePng(img.pixels, img.width, img.height, img.channels, { text: { Software: 'tessera', Title: scene.title.replace(/[^\x20-\x7e]/g, '?') } }),
   );
   return { svg, png };
-}
-
-/** A trainer log's steps and epochs; JSON nulls (NaN when logged) read back as NaN. Other logged fields are kept. */
-export interface TrainingLog {
-  steps: CurveStep[];
-  epochs: CurveEpoch[];
-}
-
-function num(v: unknown, what: string, where: string): number {
-  if (v === null) return NaN;
-  if (typeof v !== 'number') throw new TesseraError('readTrainingLog', `${where}: ${what} should be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function rates(v: unknown, where: string): CurveRates | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object') throw new TesseraError('readTrainingLog', `${where}: expected {loss, top1Error, top5Error}, got ${JSON.stringify(v)}`);
-  const o = v as Record<string, unknown>;
-  return { ...o, loss: num(o.loss, 'loss', where), top1Error: num(o.top1Error, 'top1Error', where), top5Error: num(o.top5Error, 'top5Error', where) };
-}
-
-/**
- * Reads the trainer's JSON-lines log ({type: 'step', …} and {type: 'epoch', …} lines). Where a run was resumed
- * (or restarted) into the same file, the later lines win: a step at or before one already read, or an epoch
- * already read, discards what was logged from that point on. A truncated last line (a run killed mid-write) is
- * ignored; malformed lines elsewhere are an error naming the line.
- */
-export async function readTrainingLog(jsonlPath: string): Promise<TrainingLog> {
-  let text: string;
-  try {
-    text = await readFile(jsonlPath, 'utf8');
-  } catch (err) {
-    throw new TesseraError('readTrainingLog', `cannot read ${jsonlPath}: ${(err as Error).message}`);
-  }
-  const lines = text.split('\n');
-  let steps: CurveStep[] = [];
-  let epochs: CurveEpoch[] = [];
-  const after = (s: CurveStep, e: number, step: number) => s.epoch < e || (s.epoch === e && s.step < step);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === '') continue;
-    const where = `${jsonlPath}:${i + 1}`;
-    let rec: Record<string, unknown>;
-    try {
-      rec = JSON.parse(line) as Record<string, unknown>;
-    } catch (err) {
-      const isLast = lines.slice(i + 1).every((l) => l.trim() === '');
-      if (isLast && !text.endsWith('\n')) break;
-      throw new TesseraError('readTrainingLog', `${where} is not JSON: ${(err as Error).message}`);
-    }
-    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) throw new TesseraError('readTrainingLog', `${where}: expected a JSON object`);
-    if (rec.type === 'step') {
-      const epoch = num(rec.epoch, 'epoch', where);
-      const step = num(rec.step, 'step', where);
-      if (!Number.isInteger(epoch) || !Number.isInteger(step)) throw new TesseraError('readTrainingLog', `${where}: epoch and step must be integers`);
-      if (steps.some((s) => !after(s, epoch, step))) steps = steps.filter((s) => after(s, epoch, step));
-      if (epochs.some((e) => e.epoch >= epoch)) epochs = epochs.filter((e) => e.epoch < epoch);
-      const { type: _type, ...fields } = rec;
-      const spe = rec.stepsPerEpoch;
-      steps.push({ ...fields, epoch, step, loss: num(rec.loss, 'loss', where), stepsPerEpoch: typeof spe === 'number' ? spe : null });
-    } else if (rec.type === 'epoch') {
-      const epoch = num(rec.epoch, 'epoch', where);
-      if (!Number.isInteger(epoch)) throw new TesseraError('readTrainingLog', `${where}: epoch must be an integer`);
-      if (epochs.some((e) => e.epoch >= epoch)) {
-        epochs = epochs.filter((e) => e.epoch < epoch);
-        steps = steps.filter((s) => s.epoch <= epoch);
-      }
-      const out: CurveEpoch = { ...rec, epoch };
-      delete (out as { type?: unknown }).type;
-      if ('lr' in rec) out.lr = num(rec.lr, 'lr', where);
-      if ('trainLoss' in rec) out.trainLoss = num(rec.trainLoss, 'trainLoss', where);
-      const val = rates(rec.val, `${where} val`);
-      const ten = rates(rec.valTenCrop, `${where} valTenCrop`);
-      if (val) out.val = val;
-      else delete out.val;
-      if (ten) out.valTenCrop = ten;
-      else delete out.valTenCrop;
-      epochs.push(out);
-    }
-    // Other line types (future additions) are skipped.
-  }
-  return { steps, epochs };
 }

@@ -6,13 +6,12 @@ export {
   curvesPng,
   curvesScene,
   writeCurves,
-  readTrainingLog,
   niceAxis,
   type NiceAxis,
   type CurveEpoch,
   type CurveStep,
   type CurveRates,
   type CurvesOptions,
-  type TrainingLog,
 } from './curves.js';
+export { readTrainingLog, type TrainingLog } from './training-log.js';
 export { renderSvg, renderRaster, escapeXml, type Scene, type SceneItem } from './scene.js';
