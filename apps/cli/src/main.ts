@@ -2,14 +2,15 @@
  * The `tessera` command. Every command accepts `--backend cpu|webgpu|cuda` (or TESSERA_BACKEND) and `--json`;
  * bad arguments and missing data end in one clear line on stderr and a non-zero exit status.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { TesseraError, availableBackends, registerBackend, registeredBackends, setBackend } from '@tessera/tensor';
+import { TesseraError, availableBackends } from '@tessera/tensor';
 import { backendsCommand } from './commands/backends.js';
 import { benchCommand } from './commands/bench.js';
+import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
 import { visualizeCommand } from './commands/visualize.js';
+import { createContext } from './context.js';
 
 export const USAGE = `usage: tessera <command> [options]
 
@@ -28,82 +29,10 @@ common options
   --json               machine-readable output on stdout
   --help               this text`;
 
-/** Options every command understands; each command adds its own. */
-export const COMMON: NonNullable<ParseArgsConfig['options']> = {
-  backend: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', default: false },
-};
-
-export interface Context {
-  json: boolean;
-  /** Human-readable progress and notes: stderr, silenced by --json. */
-  log: (line: string) => void;
-  /** The result: JSON on stdout with --json, else text. */
-  out: (text: string, json?: unknown) => void;
-}
-
-/** Optional backend packages register themselves on import; a missing one is reported with the reason. */
-export async function loadBackendPackages(): Promise<void> {
-  for (const [name, pkg] of [
-    ['webgpu', '@tessera/backend-webgpu'],
-    ['cuda', '@tessera/backend-cuda'],
-  ] as const) {
-    if (registeredBackends().includes(name)) continue;
-    try {
-      await import(pkg);
-    } catch (err) {
-      const reason = `${pkg} could not be loaded (${(err as Error).message.split('\n')[0]})`;
-      registerBackend(name, () => {
-        throw new TesseraError(name, reason);
-      });
-    }
-  }
-}
-
-export async function selectBackend(name: string | undefined): Promise<string> {
-  const chosen = name ?? process.env.TESSERA_BACKEND ?? 'cpu';
-  if (chosen !== 'cpu') await loadBackendPackages();
-  await setBackend(chosen);
-  return chosen;
-}
-
-export function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>, positionals = false) {
-  try {
-    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: positionals, strict: true });
-  } catch (err) {
-    throw new TesseraError('arguments', (err as Error).message);
-  }
-}
-
-/** A positive integer option, or the default. */
-export function intOption(value: unknown, name: string, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new TesseraError(`--${name}`, `must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-export function numberOption(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new TesseraError(`--${name}`, `must be a non-negative number, got ${JSON.stringify(value)}`);
-  return n;
-}
-
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const json = rest.includes('--json');
-  const ctx: Context = {
-    json,
-    log: (line) => {
-      if (!json) process.stderr.write(line + '\n');
-    },
-    out: (text, value) => {
-      if (json) process.stdout.write(JSON.stringify(value ?? text) + '\n');
-      else process.stdout.write(text + '\n');
-    },
-  };
+  const ctx = createContext(json);
   if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
     process.stdout.write(USAGE + '\n');
     return 0;
@@ -120,10 +49,10 @@ export async function main(argv: string[]): Promise<number> {
         await backendsCommand(rest, ctx, availableBackends);
         return 0;
       case 'train':
-        await trainCommand(rest, ctx, false);
+        await trainCommand(rest, ctx);
         return 0;
       case 'demo':
-        await trainCommand(rest, ctx, true);
+        await demoCommand(rest, ctx);
         return 0;
       case 'eval':
         await evalCommand(rest, ctx);

@@ -33,3 +33,4 @@ export {
   type OnnxTensor,
   type OnnxValueInfo,
 } from './onnx.js';
+export { CHECKPOINT_SIDECAR_FORMAT, SidecarFieldReader, parseCheckpointSidecar, readCheckpointSidecar, type DescribeReader } from './checkpoint-sidecar.js';

@@ -1,6 +1,8 @@
 /** `tessera backends`: every backend, available or the reason it is not. */
 import type { BackendAvailability } from '@tessera/tensor';
-import { loadBackendPackages, parse, type Context } from '../main.js';
+import type { Context } from '../context.js';
+import { parse } from '../options.js';
+import { loadBackendPackages } from '../select-backend.js';
 
 export async function backendsCommand(args: string[], ctx: Context, list: () => Promise<BackendAvailability[]>): Promise<void> {
   parse(args, {});

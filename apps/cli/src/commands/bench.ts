@@ -1,12 +1,15 @@
 /** `tessera bench`: forward and training-step time of AlexNet on each backend asked for (default: every available one). */
 import { alexnet, type AlexNetVariant } from '@tessera/alexnet';
 import { F, TesseraError, availableBackends, keep, manualSeed, noGrad, optim, randn, setBackend, tensor, tidy } from '@tessera/tensor';
-import { intOption, loadBackendPackages, parse, type Context } from '../main.js';
+import type { Context } from '../context.js';
+import { ALEXNET_VARIANTS } from '../model-description.js';
+import { intOption, parse } from '../options.js';
+import { loadBackendPackages } from '../select-backend.js';
 
 export async function benchCommand(args: string[], ctx: Context): Promise<void> {
   const { values } = parse(args, { variant: { type: 'string' }, 'batch-size': { type: 'string' }, iters: { type: 'string' } });
   const variant = ((values.variant as string | undefined) ?? 'torchvision') as AlexNetVariant;
-  if (!['paper', 'torchvision', 'reduced'].includes(variant)) throw new TesseraError('--variant', `must be paper, torchvision or reduced, got ${variant}`);
+  if (!ALEXNET_VARIANTS.includes(variant)) throw new TesseraError('--variant', `must be paper, torchvision or reduced, got ${variant}`);
   const batch = intOption(values['batch-size'], 'batch-size', variant === 'reduced' ? 128 : 8);
   const iters = intOption(values.iters, 'iters', 3);
   await loadBackendPackages();

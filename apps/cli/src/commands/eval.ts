@@ -1,9 +1,10 @@
 /** `tessera eval`: loss, top-1 and top-5 error of a checkpoint, on the centre crop and optionally the paper's ten crops. */
-import { Trainer, readSidecar, resolveCheckpoint } from '@tessera/alexnet';
 import { TesseraError } from '@tessera/tensor';
-import { intOption, parse, selectBackend, type Context } from '../main.js';
+import { loadCheckpointModel, openCheckpoint } from '../checkpoint.js';
+import type { Context } from '../context.js';
 import { parseDataSpec, prepareData, testLoader } from '../data.js';
-import { modelFromDescription, type ModelDescription } from './train.js';
+import { intOption, parse } from '../options.js';
+import { selectBackend } from '../select-backend.js';
 
 export async function evalCommand(args: string[], ctx: Context): Promise<void> {
   const { values } = parse(args, {
@@ -16,15 +17,13 @@ export async function evalCommand(args: string[], ctx: Context): Promise<void> {
   });
   if (!values.checkpoint) throw new TesseraError('eval', '--checkpoint PATH is required (a checkpoint directory or its epoch-NNNN.json)');
   const backend = await selectBackend(values.backend as string | undefined);
-  const sidecarPath = await resolveCheckpoint(values.checkpoint as string);
-  const sidecar = await readSidecar(sidecarPath);
-  const desc = sidecar.describe as unknown as ModelDescription;
+  const checkpoint = await openCheckpoint(values.checkpoint as string);
+  const { sidecarPath } = checkpoint;
+  const desc = checkpoint.sidecar.describe;
   const spec = parseDataSpec((values.data as string | undefined) ?? desc.data);
   const data = await prepareData(spec, { variant: desc.variant, log: ctx.log, ...(values.stats ? { stats: values.stats as string } : {}) });
   if (data.numClasses !== desc.numClasses) throw new TesseraError('eval', `the checkpoint has ${desc.numClasses} classes but the data has ${data.numClasses}`);
-  const model = modelFromDescription(desc);
-  const trainer = new Trainer({ model, schedule: 'none' });
-  await trainer.loadCheckpoint(sidecarPath);
+  const { trainer } = await loadCheckpointModel(checkpoint);
   const config = {
     batchSize: intOption(values['batch-size'], 'batch-size', 128),
     seed: 0,

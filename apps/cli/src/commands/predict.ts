@@ -1,10 +1,12 @@
 /** `tessera predict IMAGE…`: the top-5 classes with their names and probabilities. */
 import { readFile } from 'node:fs/promises';
-import { Trainer, alexnet, loadOnnxInto, readSidecar, resolveCheckpoint, type AlexNet, type AlexNetVariant } from '@tessera/alexnet';
+import { alexnet, loadOnnxInto, type AlexNet, type AlexNetVariant } from '@tessera/alexnet';
 import { decodeImage, imagenetClasses, torchvisionTestTransform, transformImage, type TransformSpec } from '@tessera/data';
 import { F, TesseraError, loadSafetensors, noGrad, tensor, tidy, type Tensor } from '@tessera/tensor';
-import { parse, selectBackend, type Context } from '../main.js';
-import { modelFromDescription, type ModelDescription } from './train.js';
+import { loadCheckpointModel, openCheckpoint } from '../checkpoint.js';
+import type { Context } from '../context.js';
+import { parse } from '../options.js';
+import { selectBackend } from '../select-backend.js';
 
 interface Loaded {
   model: AlexNet;
@@ -16,11 +18,9 @@ interface Loaded {
 
 async function loadModel(values: Record<string, unknown>): Promise<Loaded> {
   if (values.checkpoint) {
-    const sidecarPath = await resolveCheckpoint(values.checkpoint as string);
-    const sidecar = await readSidecar(sidecarPath);
-    const desc = sidecar.describe as unknown as ModelDescription;
-    const model = modelFromDescription(desc);
-    await new Trainer({ model, schedule: 'none' }).loadCheckpoint(sidecarPath);
+    const checkpoint = await openCheckpoint(values.checkpoint as string);
+    const desc = checkpoint.sidecar.describe;
+    const { model } = await loadCheckpointModel(checkpoint);
     return {
       model,
       classNames: desc.classNames ?? Array.from({ length: desc.numClasses }, (_, i) => `class ${i}`),

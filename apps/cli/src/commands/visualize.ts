@@ -1,10 +1,12 @@
 /** `tessera visualize`: training curves (PNG + SVG) from a log, and the conv1 filter grid from a checkpoint. */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { Trainer, readSidecar, readTrainingLog, resolveCheckpoint, writeCurves, writeFilterGrid } from '@tessera/alexnet';
-import { TesseraError, type Tensor } from '@tessera/tensor';
-import { parse, type Context } from '../main.js';
-import { modelFromDescription, type ModelDescription } from './train.js';
+import { readTrainingLog, writeCurves } from '@tessera/alexnet';
+import { TesseraError } from '@tessera/tensor';
+import { loadCheckpointModel, openCheckpoint } from '../checkpoint.js';
+import type { Context } from '../context.js';
+import { writeConv1Filters } from '../figures.js';
+import { parse } from '../options.js';
 
 export async function visualizeCommand(args: string[], ctx: Context): Promise<void> {
   const { values } = parse(args, { checkpoint: { type: 'string' }, log: { type: 'string' }, out: { type: 'string' } });
@@ -12,15 +14,12 @@ export async function visualizeCommand(args: string[], ctx: Context): Promise<vo
   const written: string[] = [];
   let outDir = values.out ? resolve(values.out as string) : null;
   if (values.checkpoint) {
-    const sidecarPath = await resolveCheckpoint(values.checkpoint as string);
-    const sidecar = await readSidecar(sidecarPath);
-    const model = modelFromDescription(sidecar.describe as unknown as ModelDescription);
-    await new Trainer({ model, schedule: 'none' }).loadCheckpoint(sidecarPath);
+    const checkpoint = await openCheckpoint(values.checkpoint as string);
+    const { sidecarPath, sidecar } = checkpoint;
+    const { model } = await loadCheckpointModel(checkpoint);
     outDir ??= join(dirname(sidecarPath), '..', 'figures');
     mkdirSync(outDir, { recursive: true });
-    const conv1 = (model.features.at(0) as unknown as { weight: Tensor }).weight;
-    await writeFilterGrid(conv1, join(outDir, 'conv1-filters.png'));
-    written.push(join(outDir, 'conv1-filters.png'));
+    written.push(await writeConv1Filters(model, outDir));
     const logPath = values.log ? (values.log as string) : join(dirname(sidecarPath), '..', 'log.jsonl');
     if (!values.log && !existsSync(logPath)) {
       await writeCurves(sidecar.history, null, join(outDir, 'curves'));

@@ -1,0 +1,168 @@
+/**
+ * The training run behind `tessera train` and `tessera demo`: both take the same options and differ only in
+ * their recipe (the defaults and where the data comes from when --data is absent). Writes checkpoints, a
+ * JSON-lines log, the curves and the conv1 filter grid, and ends with `test accuracy: 0.XXXX`.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { LoaderState } from '@tessera/data';
+import { Trainer, alexnet, readTrainingLog, writeCurves, type AlexNetVariant, type EpochRecord, type StepInfo } from '@tessera/alexnet';
+import { TesseraError, manualSeed } from '@tessera/tensor';
+import { openCheckpoint } from './checkpoint.js';
+import type { Context } from './context.js';
+import { parseDataSpec, prepareData, testLoader, trainLoader } from './data.js';
+import { writeConv1Filters } from './figures.js';
+import { ALEXNET_VARIANTS, describeModel } from './model-description.js';
+import { intOption, numberOption, parse, type OptionTable } from './options.js';
+import { Progress } from './progress.js';
+import { selectBackend } from './select-backend.js';
+
+/** What `train` and `demo` differ in; every option overrides it. */
+export interface TrainingRecipe {
+  /** The command: it names the run in the log and the default output directory, out/<name>. */
+  readonly name: string;
+  /** The --data source when none is given (may log why it chose it). */
+  defaultData(ctx: Context): string;
+  /** The --epochs, --batch-size and --lr defaults; the variant follows from the data unless --variant is given. */
+  epochs(variant: AlexNetVariant): number;
+  readonly batchSize: number;
+  lr(variant: AlexNetVariant): number;
+  /** Without --lr-drop: the 1-based epoch that starts at lr ÷ 10, or null to divide it when validation stops improving. */
+  lrDrop(epochs: number): number | null;
+}
+
+export const TRAINING_OPTIONS: OptionTable = {
+  data: { type: 'string' },
+  variant: { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  rule: { type: 'string' },
+  dropout: { type: 'string' },
+  seed: { type: 'string' },
+  workers: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  'ten-crop': { type: 'boolean', default: false },
+  stats: { type: 'string' },
+  'log-every': { type: 'string' },
+  'lr-drop': { type: 'string' },
+};
+
+/** One `train` or `demo` run: `args` are the command's options, `recipe` its defaults. */
+export async function runTraining(args: string[], ctx: Context, recipe: TrainingRecipe): Promise<void> {
+  const { values } = parse(args, TRAINING_OPTIONS);
+  const backend = await selectBackend(values.backend as string | undefined);
+  const dataSource = (values.data as string | undefined) ?? recipe.defaultData(ctx);
+  const spec = parseDataSpec(dataSource);
+  const variant = values.variant as AlexNetVariant | undefined;
+  if (variant !== undefined && !ALEXNET_VARIANTS.includes(variant)) {
+    throw new TesseraError('--variant', `must be paper, torchvision or reduced, got ${JSON.stringify(variant)}`);
+  }
+  const data = await prepareData(spec, { ...(variant ? { variant } : {}), log: ctx.log, ...(values.stats ? { stats: values.stats as string } : {}) });
+  const rule = (values.rule as string | undefined) ?? 'paper';
+  if (rule !== 'paper' && rule !== 'pytorch') throw new TesseraError('--rule', `must be paper or pytorch, got ${JSON.stringify(rule)}`);
+  const epochs = intOption(values.epochs, 'epochs', recipe.epochs(data.variant), 0);
+  const batchSize = intOption(values['batch-size'], 'batch-size', recipe.batchSize);
+  const lr = numberOption(values.lr, 'lr', recipe.lr(data.variant));
+  const seed = intOption(values.seed, 'seed', 0, 0);
+  const dropout = numberOption(values.dropout, 'dropout', data.variant === 'reduced' ? 0.3 : 0.5);
+  const lrDrop = values['lr-drop'] !== undefined ? intOption(values['lr-drop'], 'lr-drop', 0, 1) : recipe.lrDrop(epochs);
+  // In-memory Fashion-MNIST needs no decoding: worker threads would only take cores from training.
+  const workers = values.workers !== undefined ? intOption(values.workers, 'workers', 0, 0) : spec.kind === 'fashion-mnist' ? 0 : undefined;
+  const out = resolve((values.out as string | undefined) ?? join('out', recipe.name));
+  mkdirSync(out, { recursive: true });
+  // A fresh run starts a fresh log; a resumed one appends to it (readTrainingLog lets later lines win).
+  if (values.resume === undefined) rmSync(join(out, 'log.jsonl'), { force: true });
+  manualSeed(seed);
+
+  const description = describeModel(data, dataSource);
+  const model =
+    data.variant === 'reduced'
+      ? alexnet({ variant: 'reduced', numClasses: data.numClasses, inChannels: data.channels, inputSize: data.side, seed, dropout })
+      : alexnet({ variant: data.variant, numClasses: data.numClasses, seed, dropout });
+  ctx.log(
+    `tessera ${recipe.name}: ${data.variant} AlexNet (${model.parameterCount().toLocaleString('en-US')} parameters) on ${data.description}, backend ${backend}`,
+  );
+  ctx.log(
+    `recipe: ${epochs} epochs, batch ${batchSize}, SGD lr ${lr} momentum ${values.momentum ?? 0.9} weight decay ${values['weight-decay'] ?? 5e-4} (${rule} rule), dropout ${dropout}${lrDrop ? `, lr ÷10 from epoch ${lrDrop}` : ', lr ÷10 when validation error stops improving'}; output in ${out}`,
+  );
+
+  let progress: Progress | null = null;
+  let epochShown = 0;
+  const trainer = new Trainer({
+    model,
+    epochs,
+    lr,
+    momentum: numberOption(values.momentum, 'momentum', 0.9),
+    weightDecay: numberOption(values['weight-decay'], 'weight-decay', 5e-4),
+    rule,
+    ...(lrDrop ? { schedule: 'steps' as const, dropEpochs: [lrDrop] } : { schedule: 'plateau' as const }),
+    checkpointDir: join(out, 'checkpoints'),
+    logFile: join(out, 'log.jsonl'),
+    logEvery: intOption(values['log-every'], 'log-every', 5),
+    describe: description,
+    onStep: (s: StepInfo) => {
+      if (s.epoch !== epochShown) {
+        progress?.finish();
+        epochShown = s.epoch;
+        progress = new Progress(`epoch ${s.epoch}/${epochs}`, data.train.length, { unit: 'img', quiet: ctx.json });
+      }
+      progress?.update(Math.min(data.train.length, Math.round(s.imagesPerSecond * s.elapsedSeconds)), `loss ${s.loss.toFixed(4)}`);
+    },
+    onEpoch: (e: EpochRecord) => {
+      progress?.finish(`train loss ${e.trainLoss.toFixed(4)}`);
+      progress = null;
+      const val = e.val ? ` · test loss ${e.val.loss.toFixed(4)} · top-1 error ${e.val.top1Error.toFixed(4)} · top-5 error ${e.val.top5Error.toFixed(4)}` : '';
+      const ten = e.valTenCrop ? ` · 10-crop top-1 error ${e.valTenCrop.top1Error.toFixed(4)}` : '';
+      ctx.log(
+        `epoch ${e.epoch}: lr ${e.lr} · ${e.seconds.toFixed(1)} s · ${(e.images / e.seconds).toFixed(0)} img/s · train loss ${e.trainLoss.toFixed(4)}${val}${ten}`,
+      );
+    },
+  });
+
+  let loaderState: LoaderState | undefined;
+  if (values.resume !== undefined) {
+    const { sidecarPath, sidecar } = await openCheckpoint(values.resume as string);
+    await trainer.loadCheckpoint(sidecarPath);
+    // The loader's own state, checked by createLoader against the data it is rebuilt over.
+    loaderState = (sidecar.loader ?? undefined) as LoaderState | undefined;
+    ctx.log(`resumed from ${sidecarPath} after epoch ${sidecar.epoch}`);
+  }
+  const loaderConfig = { batchSize, seed, ...(workers !== undefined ? { workers } : {}), backend };
+  const train = trainLoader(data, { ...loaderConfig, ...(loaderState ? { state: loaderState } : {}) });
+  const test = testLoader(data, loaderConfig);
+  const tenCrop = values['ten-crop'] ? testLoader(data, loaderConfig, true) : undefined;
+  const t0 = performance.now();
+  try {
+    await trainer.fit(train, test, tenCrop);
+  } finally {
+    await train.close();
+    await test.close();
+    await tenCrop?.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const report = train.report(trainer.epoch - 1);
+  if (report.skipped.length > 0) {
+    ctx.log(`skipped ${report.skipped.length} unreadable images in the last epoch:`);
+    for (const s of report.skipped.slice(0, 20)) ctx.log(`  ${s.source}: ${s.reason}`);
+  }
+  const figures = join(out, 'figures');
+  mkdirSync(figures, { recursive: true });
+  const filters = await writeConv1Filters(model, figures);
+  const log = await readTrainingLog(join(out, 'log.jsonl'));
+  await writeCurves(log.epochs, log.steps, join(figures, 'curves'));
+  const last = trainer.history.at(-1);
+  const accuracy = last?.val ? 1 - last.val.top1Error : NaN;
+  ctx.log(`wrote ${trainer.checkpoint}, ${join(figures, 'curves.png')} (.svg), ${filters} and ${join(out, 'log.jsonl')}`);
+  ctx.log(`${epochs} epochs in ${seconds.toFixed(1)} s`);
+  ctx.out(`test accuracy: ${accuracy.toFixed(4)}`, {
+    testAccuracy: accuracy,
+    top5Accuracy: last?.val ? 1 - last.val.top5Error : null,
+    seconds,
+    checkpoint: trainer.checkpoint,
+    history: trainer.history,
+  });
+}
