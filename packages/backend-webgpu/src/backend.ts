@@ -9,7 +9,7 @@ import { elementwiseKernels } from './kernels/elementwise.js';
 import { gatherKernels } from './kernels/gather.js';
 import { lrnKernels } from './kernels/lrn.js';
 import { matmulKernels } from './kernels/matmul.js';
-import { poolKernels } from './kernels/pool.js';
+import { poolKernels } from './kernels/pooling.js';
 import { randomKernels } from './kernels/random.js';
 import { reduceKernels } from './kernels/reduce.js';
 import { sgdKernels } from './kernels/sgd.js';

@@ -7,11 +7,33 @@
  */
 import { TesseraError, type DType } from '@tessera/tensor';
 import type { BackendBuffer } from '@tessera/tensor';
-import { type Block, BufferPool } from './pool.js';
+import { BufferPool } from '@tessera/tensor/backend';
 
 /** GPUBufferUsage / GPUMapMode bits (the globals are not defined in Node). */
 export const Usage = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128 } as const;
 const MAP_READ_MODE = 1;
+
+/** A device allocation as the pool hands it out. `lastBatch` is the command batch that last used it. */
+export interface Block {
+  readonly gpu: GPUBuffer;
+  readonly capacity: number;
+  lastBatch: number;
+}
+
+/**
+ * The toolkit's caching allocator over GPU buffers: size classes of 256 bytes (the storage-binding offset
+ * alignment; no zero-sized buffers) up to 256 bytes, then eight per octave, never above the device's largest
+ * buffer. After the first training step no `createBuffer` happens at all.
+ */
+function blockPool(device: GPUDevice, usage: GPUBufferUsageFlags, maxBufferSize: number, keepBytes: number, label: string): BufferPool<Block> {
+  return new BufferPool<Block>(
+    {
+      allocate: (bytes) => ({ gpu: device.createBuffer({ size: bytes, usage, label: `${label} ${bytes}` }), capacity: bytes, lastBatch: 0 }),
+      release: (block) => block.gpu.destroy(),
+    },
+    { name: 'webgpu', sizeClasses: { granule: 256, linearUpTo: 256, maxBytes: maxBufferSize }, keepBytes },
+  );
+}
 
 export class GpuBuffer implements BackendBuffer {
   freed = false;
@@ -129,8 +151,8 @@ export class Runtime {
   };
   /** Largest storage binding, in 4-byte elements. */
   readonly maxBindingElems: number;
-  readonly buffers: BufferPool;
-  private readonly staging: BufferPool;
+  readonly buffers: BufferPool<Block>;
+  private readonly staging: BufferPool<Block>;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -180,8 +202,8 @@ export class Runtime {
     }
     this.maxBindingElems = Math.floor(this.limits.maxStorageBufferBindingSize / 4);
     this.flushEvery = opts.flushEvery ?? 96;
-    this.buffers = new BufferPool(device, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST, l.maxBufferSize, opts.poolBytes ?? 2 ** 30, 'tessera');
-    this.staging = new BufferPool(device, Usage.MAP_READ | Usage.COPY_DST, l.maxBufferSize, 256 * 2 ** 20, 'tessera staging');
+    this.buffers = blockPool(device, Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST, l.maxBufferSize, opts.poolBytes ?? 2 ** 30, 'tessera');
+    this.staging = blockPool(device, Usage.MAP_READ | Usage.COPY_DST, l.maxBufferSize, 256 * 2 ** 20, 'tessera staging');
     this.arena = device.createBuffer({ size: ARENA_BYTES, usage: Usage.UNIFORM | Usage.COPY_DST, label: 'tessera uniforms' });
     this.errorFlags = device.createBuffer({ size: 16, usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST, label: 'tessera error flags' });
     void device.lost.then((info) => {

@@ -4,46 +4,11 @@
  * range fits one storage binding and at most MAX_RANK dimensions remain. Each piece is dispatched as the
  * same kernel with offsets relative to its binding windows.
  */
-import type { GpuBuffer, Runtime, Window } from './runtime.js';
+import { collapseDims } from '@tessera/tensor/backend';
+import type { GpuBuffer, Runtime, Window } from '../runtime.js';
 
 /** Dimensions a strided kernel handles in one dispatch (more are looped on the host). */
 export const MAX_RANK = 6;
-
-export function collapseDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const extent = shape[d]!;
-    if (extent === 1) continue;
-    const g = outShape.length - 1;
-    let merge = g >= 0;
-    if (merge) {
-      for (let s = 0; s < strides.length; s++) {
-        if (strides[s]![d]! !== outStrides[s]![g]! * outShape[g]!) {
-          merge = false;
-          break;
-        }
-      }
-    }
-    if (merge) outShape[g] = outShape[g]! * extent;
-    else {
-      outShape.push(extent);
-      for (let s = 0; s < strides.length; s++) outStrides[s]!.push(strides[s]![d]!);
-    }
-  }
-  outShape.reverse();
-  for (const s of outStrides) s.reverse();
-  return { shape: outShape, strides: outStrides };
-}
-
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  for (let d = shape.length - 1, s = 1; d >= 0; d--) {
-    out[d] = s;
-    s *= shape[d]!;
-  }
-  return out;
-}
 
 export interface StridedOperand {
   buffer: GpuBuffer;

@@ -14,7 +14,7 @@ import type { Conv2dParams } from '@tessera/tensor';
 import { TesseraError } from '@tessera/tensor';
 import { type GpuBuffer, Params, type Runtime, type Window } from '../runtime.js';
 import { WG, mainHeader, storage } from '../wgsl/common.js';
-import { type PerItemOperand, bindRange, leadingChunks } from './chunks.js';
+import { type PerItemOperand, bindRange, leadingChunks } from '../binding-windows/per-item.js';
 import { type TileConfig, gemmShader, tileFor } from './gemm.js';
 
 function cfgKey(c: TileConfig): string {

@@ -2,9 +2,10 @@
 import type { BinaryOp, BinaryParams, CopyParams, UnaryOp } from '@tessera/tensor';
 import { TesseraError } from '@tessera/tensor';
 import { type GpuBuffer, Params, type Runtime } from '../runtime.js';
-import { contiguousStrides, planStrided, type StridedPiece } from '../strided.js';
+import { contiguousStrides } from '@tessera/tensor/backend';
+import { planStrided, type StridedPiece } from '../binding-windows/strided.js';
 import { NUMERIC, WG, mainHeader, storage, wgslType } from '../wgsl/common.js';
-import { planLinear } from './linear.js';
+import { planLinear } from '../binding-windows/contiguous.js';
 
 const f32View = new Float32Array(1);
 const u32View = new Uint32Array(f32View.buffer);

@@ -7,7 +7,7 @@
 import type { LrnParams } from '@tessera/tensor';
 import { type GpuBuffer, Params, type Runtime } from '../runtime.js';
 import { WG, mainHeader, storage } from '../wgsl/common.js';
-import { bindRange, leadingChunks } from './chunks.js';
+import { bindRange, leadingChunks } from '../binding-windows/per-item.js';
 
 const params = new Params([
   ['total', 'u32'],

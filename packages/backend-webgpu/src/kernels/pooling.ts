@@ -6,7 +6,7 @@
 import type { AdaptivePool2dParams, AvgPool2dParams, Pool2dParams } from '@tessera/tensor';
 import { type GpuBuffer, Params, type Runtime } from '../runtime.js';
 import { NUMERIC, WG, mainHeader, storage } from '../wgsl/common.js';
-import { bindRange, leadingChunks } from './chunks.js';
+import { bindRange, leadingChunks } from '../binding-windows/per-item.js';
 
 const GEOMETRY = new Params([
   ['total', 'u32'],

@@ -6,7 +6,8 @@
 import type { ArgReduceParams, ReduceOp, ReduceParams } from '@tessera/tensor';
 import { TesseraError } from '@tessera/tensor';
 import { type GpuBuffer, Params, type Runtime, type Window } from '../runtime.js';
-import { MAX_RANK, collapseDims, contiguousStrides } from '../strided.js';
+import { collapseDims, contiguousStrides } from '@tessera/tensor/backend';
+import { MAX_RANK } from '../binding-windows/strided.js';
 import { NUMERIC, WG, mainHeader, storage, wgslType } from '../wgsl/common.js';
 
 const RWG = 256;

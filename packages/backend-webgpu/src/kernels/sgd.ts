@@ -3,7 +3,7 @@ import type { SgdParams } from '@tessera/tensor';
 import { TesseraError } from '@tessera/tensor';
 import { type GpuBuffer, Params, type Runtime } from '../runtime.js';
 import { WG, mainHeader, storage } from '../wgsl/common.js';
-import { planLinear } from './linear.js';
+import { planLinear } from '../binding-windows/contiguous.js';
 
 const params = new Params([
   ['n', 'u32'],

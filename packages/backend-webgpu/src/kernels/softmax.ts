@@ -6,7 +6,7 @@
 import type { CrossEntropyParams, SoftmaxParams } from '@tessera/tensor';
 import { type GpuBuffer, Params, type Runtime } from '../runtime.js';
 import { NUMERIC, WG, flagDecl, storage } from '../wgsl/common.js';
-import { bindRange, leadingChunks } from './chunks.js';
+import { bindRange, leadingChunks } from '../binding-windows/per-item.js';
 
 const RW = 64;
 /** Rows up to this many columns run one invocation per row. */
