@@ -64,6 +64,7 @@ export class SidecarFieldReader {
     return value;
   }
 
+  /** A non-empty string. */
   string(value: unknown, field: string): string {
     if (typeof value !== 'string' || value.length === 0) this.fail(field, 'a non-empty string', value);
     return value;
@@ -123,6 +124,7 @@ export function parseCheckpointSidecar<Describe>(
   }
   const s = json as Record<string, unknown>;
   const rng = (r: Record<string, unknown>): RngState => ({ seed: f.integer(r.seed, 'rng.seed'), offset: f.integer(r.offset, 'rng.offset') });
+  const describe = (d: Record<string, unknown>) => (readDescribe ? readDescribe(d, f.under('describe')) : d);
   return {
     format: f.oneOf(s.format, 'format', [CHECKPOINT_SIDECAR_FORMAT]),
     version: f.oneOf(s.version, 'version', [1]),
@@ -134,7 +136,7 @@ export function parseCheckpointSidecar<Describe>(
     // The Trainer writes null for a source without state(); a missing key means the file was edited.
     loader: s.loader === undefined ? f.fail('loader', 'the loader state or null', undefined) : s.loader,
     history: f.array(s.history, 'history').map((e, i) => readEpochRecord(f.object(e, `history[${i}]`), f.under(`history[${i}]`))),
-    describe: readDescribe ? readDescribe(f.object(s.describe, 'describe'), f.under('describe')) : f.object(s.describe, 'describe'),
+    describe: describe(f.object(s.describe, 'describe')),
   };
 }
 

@@ -61,14 +61,19 @@ function expected(text: string): unknown {
   return raw;
 }
 
-/** The error `fn` throws, which must be a one-line TesseraError naming `file`. */
-function oneLineError(fn: () => unknown, file: string): string {
-  let caught: unknown;
+/** What `fn` threw, or null. */
+function thrownBy(fn: () => unknown): unknown {
   try {
     fn();
+    return null;
   } catch (err) {
-    caught = err;
+    return err;
   }
+}
+
+/** The error `fn` throws, which must be a one-line TesseraError naming `file`. */
+function oneLineError(fn: () => unknown, file: string): string {
+  const caught = thrownBy(fn);
   expect(caught).toBeInstanceOf(TesseraError);
   const message = (caught as TesseraError).message;
   expect(message).toContain(file);
@@ -183,12 +188,7 @@ describe('readCheckpointSidecar', () => {
           for (const key of path.slice(0, -1)) node = node[key];
           node[path.at(-1)!] = value;
         });
-        let caught: unknown = null;
-        try {
-          parseCheckpointSidecar(text, plateauFile);
-        } catch (err) {
-          caught = err;
-        }
+        const caught = thrownBy(() => parseCheckpointSidecar(text, plateauFile));
         if (caught === null) return;
         expect(caught).toBeInstanceOf(TesseraError);
         const message = (caught as TesseraError).message;
