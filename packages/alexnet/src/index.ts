@@ -32,5 +32,5 @@ export {
   type OnnxSource,
   type OnnxTensor,
   type OnnxValueInfo,
-} from './onnx.js';
+} from './onnx/index.js';
 export { CHECKPOINT_SIDECAR_FORMAT, SidecarFieldReader, parseCheckpointSidecar, readCheckpointSidecar, type DescribeReader } from './checkpoint-sidecar.js';

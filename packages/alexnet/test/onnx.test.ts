@@ -1,4 +1,4 @@
-// The ONNX importer (src/onnx.ts, src/protobuf.ts).
+// The ONNX importer (src/onnx/).
 //
 // Part 1 needs nothing but this repository: protobuf and tensor decoding on hand-encoded messages, malformed
 // bytes (every truncation of a model, bad wire types, over-long varints), graphs that are not AlexNet, and a
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TesseraError, nn, noGrad, tensor, type Tensor } from '@tessera/tensor';
 import { PAPER_LRN, alexnet, type AlexNet } from '../src/index.js';
-import { importOnnx, loadOnnxInto, onnxTensorToFloat32, onnxTensorToInts, parseOnnxModel } from '../src/onnx.js';
+import { importOnnx, loadOnnxInto, onnxTensorToFloat32, onnxTensorToInts, parseOnnxModel } from '../src/onnx/index.js';
 
 // ---- a protobuf / ONNX encoder for the tests ----------------------------------------------------------------
 

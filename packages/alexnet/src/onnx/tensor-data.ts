@@ -1,0 +1,133 @@
+/**
+ * TensorProto payloads as numbers: float tensors (FLOAT, FLOAT16, BFLOAT16, DOUBLE; raw_data or the typed
+ * fields) as a Float32Array, integer ones (INT64, INT32) as numbers. Payloads kept in external files, and
+ * payloads whose length does not match the dims, are refused with the tensor named.
+ */
+import { TesseraError } from '@tessera/tensor';
+import { decodeFloat32LE, decodeFloat64LE } from './protobuf.js';
+import { DTYPE, IMPORT_OP, dtypeName, fmtDims, numel, type OnnxTensor } from './types.js';
+
+function checkStored(t: OnnxTensor, what: string): void {
+  if (t.externalLocation !== null) {
+    throw new TesseraError(
+      IMPORT_OP,
+      `${what} '${t.name}' keeps its data in an external file ('${t.externalLocation}'); this importer reads self-contained models only: re-save it with onnx.save_model(model, path, save_as_external_data=False) (models over 2 GB cannot be; AlexNet is 240 MB)`,
+    );
+  }
+  for (const d of t.dims) if (!Number.isInteger(d) || d < 0) throw new TesseraError(IMPORT_OP, `${what} '${t.name}' has invalid dims ${fmtDims(t.dims)}`);
+}
+
+function checkCount(t: OnnxTensor, what: string, got: number, field: string): void {
+  const want = numel(t.dims);
+  if (got !== want) {
+    throw new TesseraError(
+      IMPORT_OP,
+      `${what} '${t.name}' (${dtypeName(t.dataType)} ${fmtDims(t.dims)}) needs ${want} values but ${field} holds ${got}: the file is truncated or corrupt`,
+    );
+  }
+}
+
+function f16ToF32(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const frac = bits & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+let f16Table: Float32Array | null = null;
+
+/** All 65536 binary16 values as float32 (256 KiB, built on first use): decoding fc6 is then a table lookup. */
+function f16Lut(): Float32Array {
+  if (!f16Table) {
+    f16Table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) f16Table[h] = f16ToF32(h);
+  }
+  return f16Table;
+}
+
+/** A tensor's values as float32 (FLOAT, FLOAT16, BFLOAT16 or DOUBLE; DOUBLE is rounded). */
+export function onnxTensorToFloat32(t: OnnxTensor, what = 'tensor'): Float32Array {
+  checkStored(t, what);
+  const n = numel(t.dims);
+  const raw = t.rawData;
+  switch (t.dataType) {
+    case DTYPE.FLOAT: {
+      if (raw) {
+        checkCount(t, what, raw.length / 4, 'raw_data');
+        return decodeFloat32LE(raw);
+      }
+      const out = new Float32Array(t.floatData.reduce((a, c) => a + c.length, 0));
+      let o = 0;
+      for (const c of t.floatData) {
+        out.set(c, o);
+        o += c.length;
+      }
+      checkCount(t, what, out.length, 'float_data');
+      return out;
+    }
+    case DTYPE.FLOAT16:
+    case DTYPE.BFLOAT16: {
+      const half = t.dataType === DTYPE.FLOAT16;
+      const out = new Float32Array(n);
+      if (raw) {
+        checkCount(t, what, raw.length / 2, 'raw_data');
+        if (half) {
+          const lut = f16Lut();
+          for (let i = 0; i < n; i++) out[i] = lut[raw[2 * i]! | (raw[2 * i + 1]! << 8)]!;
+        } else {
+          const u = new Uint32Array(out.buffer);
+          for (let i = 0; i < n; i++) u[i] = ((raw[2 * i]! | (raw[2 * i + 1]! << 8)) << 16) >>> 0;
+        }
+        return out;
+      }
+      // Without raw_data, 16-bit floats are stored one per int32_data element (their bit pattern).
+      checkCount(t, what, t.int32Data.length, 'int32_data');
+      if (half) {
+        const lut = f16Lut();
+        for (let i = 0; i < n; i++) out[i] = lut[t.int32Data[i]! & 0xffff]!;
+      } else {
+        const u = new Uint32Array(out.buffer);
+        for (let i = 0; i < n; i++) u[i] = ((t.int32Data[i]! & 0xffff) << 16) >>> 0;
+      }
+      return out;
+    }
+    case DTYPE.DOUBLE: {
+      const src = raw ? decodeFloat64LE(raw) : t.doubleData;
+      checkCount(t, what, raw ? raw.length / 8 : src.length, raw ? 'raw_data' : 'double_data');
+      return Float32Array.from(src);
+    }
+    default:
+      throw new TesseraError(IMPORT_OP, `${what} '${t.name}' is ${dtypeName(t.dataType)}; expected a float tensor (FLOAT, FLOAT16, BFLOAT16 or DOUBLE)`);
+  }
+}
+
+/** An integer tensor's values (INT64 or INT32), e.g. a Reshape target. */
+export function onnxTensorToInts(t: OnnxTensor, what = 'tensor'): number[] {
+  checkStored(t, what);
+  const raw = t.rawData;
+  if (t.dataType === DTYPE.INT64) {
+    if (!raw) {
+      checkCount(t, what, t.int64Data.length, 'int64_data');
+      return t.int64Data.slice();
+    }
+    checkCount(t, what, raw.length / 8, 'raw_data');
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.length);
+    const out: number[] = [];
+    for (let i = 0; i < raw.length; i += 8) out.push(Number(dv.getBigInt64(i, true)));
+    return out;
+  }
+  if (t.dataType === DTYPE.INT32) {
+    if (!raw) {
+      checkCount(t, what, t.int32Data.length, 'int32_data');
+      return t.int32Data.slice();
+    }
+    checkCount(t, what, raw.length / 4, 'raw_data');
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.length);
+    const out: number[] = [];
+    for (let i = 0; i < raw.length; i += 4) out.push(dv.getInt32(i, true));
+    return out;
+  }
+  throw new TesseraError(IMPORT_OP, `${what} '${t.name}' is ${dtypeName(t.dataType)}; expected INT64 or INT32`);
+}
