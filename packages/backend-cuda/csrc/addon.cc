@@ -1,6 +1,7 @@
-// N-API glue (node-addon-api): device setup, the caching device allocator, pinned staging for host
-// transfers, asynchronous reads and syncs that resolve Promises from a worker thread (never blocking Node's
-// event loop), deferred kernel-side index errors, and one `launch` entry point for every kernel.
+// N-API glue (node-addon-api): device setup, raw cudaMalloc/cudaFree primitives for the JS side's BufferPool
+// (@tessera/tensor/backend: size classes, reuse, the out-of-memory retry), a grow-only kernel scratch block,
+// pinned staging for host transfers, asynchronous reads and syncs that resolve Promises from a worker thread
+// (never blocking Node's event loop), deferred kernel-side index errors, and one `launch` entry point.
 #include <cuda_runtime.h>
 #include <napi.h>
 
@@ -60,18 +61,6 @@ const KernelEntry KERNELS[K_COUNT] = {launch_fill,
                                       launch_topk,
                                       launch_sgd_update};
 
-/**
- * Size class of a request: 512-byte granules up to 1 MiB, then eight classes per octave, so a freed block
- * also serves somewhat smaller requests while wasting at most 12.5%.
- */
-size_t sizeClass(size_t bytes) {
-  if (bytes == 0) bytes = 1;
-  if (bytes <= (1u << 20)) return (bytes + 511) / 512 * 512;
-  int lg = 63 - __builtin_clzll((unsigned long long)bytes);
-  size_t step = (size_t)1 << (lg - 3);
-  return (bytes + step - 1) / step * step;
-}
-
 // ------------------------------------------------------------------ device state
 struct State {
   bool ready = false;
@@ -81,17 +70,21 @@ struct State {
   DeviceErrorRecord* errorsDevice = nullptr;
   bool tf32 = true;
   int smCount = 0;
-  // Caching allocator. One stream orders all work, so a freed block can be handed out again at once.
-  std::unordered_map<size_t, std::vector<void*>> freeBlocks;
-  std::unordered_map<void*, size_t> liveBlocks;
-  size_t bytesReserved = 0;  // everything obtained from cudaMalloc and not yet returned
-  size_t bytesCached = 0;
+  // Device blocks handed to the JS side's BufferPool (which owns reuse and accounting), by size.
+  std::unordered_map<void*, size_t> rawBlocks;
+  size_t bytesReserved = 0;  // everything obtained from cudaMalloc and not yet returned, scratch included
   size_t mallocCalls = 0;
-  // Pinned host staging, by size class; writes keep theirs until their event has passed.
-  std::unordered_map<size_t, std::vector<void*>> freePinned;
+  // Kernel scratch (split-K partials): one grow-only block. Every user is ordered by the one stream and
+  // frees it right after enqueuing its last use, so it is never wanted twice at once.
+  void* scratch = nullptr;
+  size_t scratchBytes = 0;
+  bool scratchTaken = false;
+  // Pinned host staging: freed buffers kept (up to PINNED_CACHE_LIMIT) and reused by the smallest that fits;
+  // writes keep theirs until their event has passed.
+  std::vector<std::pair<void*, size_t>> freePinned;
+  std::unordered_map<void*, size_t> pinnedSize;
   struct Pending {
     void* host;
-    size_t bytes;
     cudaEvent_t event;
   };
   std::vector<Pending> pendingWrites;
@@ -102,69 +95,64 @@ struct State {
 
 State S;
 constexpr size_t PINNED_CACHE_LIMIT = (size_t)512 << 20;
+constexpr size_t PAGE = 4096;
 
-std::string oomMessage(size_t request, size_t cls) {
+std::string memorySummary() {
   size_t freeB = 0, totalB = 0;
   cudaMemGetInfo(&freeB, &totalB);
   cudaGetLastError();
-  char buf[400];
-  snprintf(buf, sizeof buf,
-           "out of device memory: requested %zu bytes (size class %zu); the device has %zu of %zu bytes free; tessera holds %zu bytes "
-           "(%zu cached for reuse)",
-           request, cls, freeB, totalB, S.bytesReserved, S.bytesCached);
+  char buf[300];
+  snprintf(buf, sizeof buf, "the device has %zu of %zu bytes free; tessera holds %zu bytes from cudaMalloc (%zu of them kernel scratch)", freeB, totalB,
+           S.bytesReserved, S.scratchBytes);
   return buf;
 }
 
-void releaseCached() {
-  for (auto& kv : S.freeBlocks)
-    for (void* p : kv.second) {
-      cudaFree(p);
-      S.bytesReserved -= kv.first;
-    }
-  S.freeBlocks.clear();
-  S.bytesCached = 0;
-}
-
-/** Returns a device block of at least `bytes`, or nullptr with *err set (the message from oomMessage). */
-void* deviceAlloc(size_t bytes, cudaError_t* err) {
-  const size_t cls = sizeClass(bytes);
-  auto it = S.freeBlocks.find(cls);
-  if (it != S.freeBlocks.end() && !it->second.empty()) {
-    void* p = it->second.back();
-    it->second.pop_back();
-    S.bytesCached -= cls;
-    S.liveBlocks[p] = cls;
-    return p;
-  }
+/** cudaMalloc, counted; nullptr with *err set on failure (the sticky-free error is cleared). */
+void* rawMalloc(size_t bytes, cudaError_t* err) {
   void* p = nullptr;
-  cudaError_t e = cudaMalloc(&p, cls);
-  if (e == cudaErrorMemoryAllocation) {
-    cudaGetLastError();  // not sticky: clear it, drop the cache and try once more
-    releaseCached();
-    e = cudaMalloc(&p, cls);
-  }
+  cudaError_t e = cudaMalloc(&p, bytes == 0 ? 1 : bytes);
   if (e != cudaSuccess) {
     cudaGetLastError();
     *err = e;
     return nullptr;
   }
   S.mallocCalls++;
-  S.bytesReserved += cls;
-  S.liveBlocks[p] = cls;
+  S.bytesReserved += bytes;
   return p;
 }
 
-bool deviceFree(void* p) {
-  auto it = S.liveBlocks.find(p);
-  if (it == S.liveBlocks.end()) return false;
-  S.freeBlocks[it->second].push_back(p);
-  S.bytesCached += it->second;
-  S.liveBlocks.erase(it);
-  return true;
+void rawFree(void* p, size_t bytes) {
+  cudaFree(p);
+  cudaGetLastError();
+  S.bytesReserved -= bytes;
 }
 
-void* scratchAlloc(size_t bytes, cudaError_t* err) { return deviceAlloc(bytes, err); }
-void scratchFree(void* p) { deviceFree(p); }
+void* scratchAlloc(size_t bytes, cudaError_t* err) {
+  if (S.scratchTaken) {
+    *err = cudaErrorInvalidValue;  // a kernel entry asked twice before freeing: a bug in the entry
+    return nullptr;
+  }
+  if (bytes > S.scratchBytes) {
+    if (S.scratch) rawFree(S.scratch, S.scratchBytes);  // cudaFree waits for work still using it
+    S.scratch = nullptr;
+    S.scratchBytes = 0;
+    const size_t grown = (bytes + PAGE - 1) / PAGE * PAGE;
+    void* p = rawMalloc(grown, err);
+    if (!p) return nullptr;
+    S.scratch = p;
+    S.scratchBytes = grown;
+  }
+  S.scratchTaken = true;
+  return S.scratch;
+}
+
+void scratchFree(void*) { S.scratchTaken = false; }
+
+void releaseScratch() {
+  if (S.scratch) rawFree(S.scratch, S.scratchBytes);
+  S.scratch = nullptr;
+  S.scratchBytes = 0;
+}
 
 cudaError_t takeEvent(cudaEvent_t* ev) {
   if (!S.freeEvents.empty()) {
@@ -177,32 +165,37 @@ cudaError_t takeEvent(cudaEvent_t* ev) {
 }
 
 void* takePinned(size_t bytes, cudaError_t* err) {
-  const size_t cls = sizeClass(bytes);
-  auto it = S.freePinned.find(cls);
-  if (it != S.freePinned.end() && !it->second.empty()) {
-    void* p = it->second.back();
-    it->second.pop_back();
-    S.pinnedCached -= cls;
+  size_t best = S.freePinned.size();
+  for (size_t i = 0; i < S.freePinned.size(); i++)
+    if (S.freePinned[i].second >= bytes && (best == S.freePinned.size() || S.freePinned[i].second < S.freePinned[best].second)) best = i;
+  if (best < S.freePinned.size()) {
+    void* p = S.freePinned[best].first;
+    S.pinnedCached -= S.freePinned[best].second;
+    S.freePinned.erase(S.freePinned.begin() + (long)best);
     return p;
   }
+  const size_t rounded = (bytes + PAGE - 1) / PAGE * PAGE;
   void* p = nullptr;
-  cudaError_t e = cudaHostAlloc(&p, cls, cudaHostAllocDefault);
+  cudaError_t e = cudaHostAlloc(&p, rounded == 0 ? PAGE : rounded, cudaHostAllocDefault);
   if (e != cudaSuccess) {
     cudaGetLastError();
     *err = e;
     return nullptr;
   }
+  S.pinnedSize[p] = rounded == 0 ? PAGE : rounded;
   return p;
 }
 
-void givePinned(void* p, size_t bytes) {
-  const size_t cls = sizeClass(bytes);
-  if (S.pinnedCached + cls > PINNED_CACHE_LIMIT) {
+void givePinned(void* p) {
+  const size_t size = S.pinnedSize[p];
+  if (S.pinnedCached + size > PINNED_CACHE_LIMIT) {
+    // Over the limit: drop the smallest cached buffers first would churn; dropping this one is enough.
     cudaFreeHost(p);
+    S.pinnedSize.erase(p);
     return;
   }
-  S.freePinned[cls].push_back(p);
-  S.pinnedCached += cls;
+  S.freePinned.push_back({p, size});
+  S.pinnedCached += size;
 }
 
 /** Recycles the staging buffers of writes whose copies have finished. */
@@ -211,7 +204,7 @@ void reapWrites() {
   for (size_t i = 0; i < S.pendingWrites.size(); i++) {
     State::Pending& w = S.pendingWrites[i];
     if (cudaEventQuery(w.event) == cudaSuccess) {
-      givePinned(w.host, w.bytes);
+      givePinned(w.host);
       S.freeEvents.push_back(w.event);
     } else {
       S.pendingWrites[keep++] = w;
@@ -297,7 +290,7 @@ class Completion : public Napi::AsyncWorker {
 
  private:
   void release() {
-    if (pinned_) givePinned(pinned_, bytes_);
+    if (pinned_) givePinned(pinned_);
     pinned_ = nullptr;
     if (event_) S.freeEvents.push_back(event_);
     event_ = nullptr;
@@ -317,6 +310,11 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("runtimeVersionBuilt", Napi::Number::New(env, CUDART_VERSION));
   o.Set("kernels", Napi::Number::New(env, K_COUNT));
+#ifdef TESSERA_HOST_EMULATION
+  o.Set("emulated", Napi::Boolean::New(env, true));
+#else
+  o.Set("emulated", Napi::Boolean::New(env, false));
+#endif
   int driver = 0;
   cudaError_t e = cudaDriverGetVersion(&driver);
   o.Set("driverVersion", Napi::Number::New(env, e == cudaSuccess ? driver : 0));
@@ -369,26 +367,43 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   o.Set("runtimeVersion", Napi::Number::New(env, runtime));
   o.Set("deviceCount", Napi::Number::New(env, count));
   o.Set("device", Napi::Number::New(env, S.device));
+#ifdef TESSERA_HOST_EMULATION
+  o.Set("emulated", Napi::Boolean::New(env, true));
+#else
+  o.Set("emulated", Napi::Boolean::New(env, false));
+#endif
   return o;
 }
 
-Napi::Value Alloc(const Napi::CallbackInfo& info) {
+/**
+ * malloc(bytes) → device address: one cudaMalloc, for the JS side's BufferPool (size classes, reuse and
+ * accounting live there). Out of memory throws an Error with code 'cudaErrorMemoryAllocation', the signal
+ * the pool answers by dropping its cache and retrying once.
+ */
+Napi::Value Malloc(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   requireReady(env, "alloc");
   const size_t bytes = (size_t)info[0].As<Napi::Number>().DoubleValue();
   cudaError_t err = cudaSuccess;
-  void* p = deviceAlloc(bytes, &err);
+  void* p = rawMalloc(bytes, &err);
   if (!p) {
-    if (err == cudaErrorMemoryAllocation) throw opError(env, "alloc", oomMessage(bytes, sizeClass(bytes)));
-    throw opError(env, "alloc", "cudaMalloc of " + std::to_string(bytes) + " bytes failed: " + cudaMessage(err));
+    Napi::Error e = opError(env, "alloc", "cudaMalloc of " + std::to_string(bytes) + " bytes failed: " + cudaMessage(err) + "; " + memorySummary());
+    e.Set("code", Napi::String::New(env, cudaGetErrorName(err)));
+    throw e;
   }
+  S.rawBlocks[p] = bytes;
   return ptrValue(env, p);
 }
 
+/** cudaFree of a block from malloc (waits, as cudaFree does, for work that may still use it). */
 Napi::Value Free(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!S.ready) return env.Undefined();  // after dispose everything is already gone
-  if (!deviceFree(ptrArg(info[0]))) throw opError(env, "free", "not a live block of the CUDA allocator (freed twice?)");
+  void* p = ptrArg(info[0]);
+  auto it = S.rawBlocks.find(p);
+  if (it == S.rawBlocks.end()) throw opError(env, "free", "not a live block of the CUDA allocator (freed twice?)");
+  rawFree(p, it->second);
+  S.rawBlocks.erase(it);
   return env.Undefined();
 }
 
@@ -420,7 +435,7 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
     cudaGetLastError();
     throw opError(env, "write", "copy of " + std::to_string(bytes) + " bytes to the device failed: " + cudaMessage(e));
   }
-  S.pendingWrites.push_back({pinned, bytes, ev});
+  S.pendingWrites.push_back({pinned, ev});
   return env.Undefined();
 }
 
@@ -439,7 +454,7 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   if (e == cudaSuccess) e = cudaEventRecord(ev, S.stream);
   if (e != cudaSuccess) {
     cudaGetLastError();
-    givePinned(pinned, bytes == 0 ? 1 : bytes);
+    givePinned(pinned);
     throw opError(env, "read", cudaMessage(e) + " (the last kernel enqueued was " + S.lastKernel + ")");
   }
   Completion* c = new Completion(env, "read", ev, pinned, bytes);
@@ -475,7 +490,11 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   cudaError_t e = KERNELS[id](context(), args.Data());
   if (e != cudaSuccess) {
     cudaGetLastError();
-    if (e == cudaErrorMemoryAllocation) throw opError(env, KERNEL_NAMES[id], "scratch memory: " + oomMessage(0, 0));
+    if (e == cudaErrorMemoryAllocation) {
+      Napi::Error err = opError(env, KERNEL_NAMES[id], "kernel scratch memory: " + cudaMessage(e) + "; " + memorySummary());
+      err.Set("code", Napi::String::New(env, cudaGetErrorName(e)));
+      throw err;
+    }
     throw opError(env, KERNEL_NAMES[id], "kernel launch failed: " + cudaMessage(e));
   }
   return env.Undefined();
@@ -485,8 +504,12 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("bytesReserved", Napi::Number::New(env, (double)S.bytesReserved));
-  o.Set("bytesCached", Napi::Number::New(env, (double)S.bytesCached));
+  o.Set("scratchBytes", Napi::Number::New(env, (double)S.scratchBytes));
   o.Set("mallocCalls", Napi::Number::New(env, (double)S.mallocCalls));
+  size_t freeB = 0, totalB = 0;
+  if (S.ready && cudaMemGetInfo(&freeB, &totalB) != cudaSuccess) cudaGetLastError();
+  o.Set("deviceFree", Napi::Number::New(env, (double)freeB));
+  o.Set("deviceTotal", Napi::Number::New(env, (double)totalB));
   o.Set("pinnedCached", Napi::Number::New(env, (double)S.pinnedCached));
   return o;
 }
@@ -496,11 +519,18 @@ Napi::Value SetTf32(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-/** Returns every cached block to the driver (live blocks are untouched). */
+/** Returns the kernel scratch and cached pinned staging (the JS pool trims its own blocks). */
 Napi::Value Trim(const Napi::CallbackInfo& info) {
   if (S.ready) {
     cudaStreamSynchronize(S.stream);
-    releaseCached();
+    releaseScratch();
+    reapWrites();
+    for (auto& kv : S.freePinned) {
+      cudaFreeHost(kv.first);
+      S.pinnedSize.erase(kv.first);
+    }
+    S.freePinned.clear();
+    S.pinnedCached = 0;
     cudaGetLastError();
   }
   return info.Env().Undefined();
@@ -515,13 +545,13 @@ Napi::Value Dispose(const Napi::CallbackInfo& info) {
     cudaEventDestroy(w.event);
   }
   S.pendingWrites.clear();
-  releaseCached();
-  for (auto& kv : S.liveBlocks) cudaFree(kv.first);
-  S.liveBlocks.clear();
+  releaseScratch();
+  for (auto& kv : S.rawBlocks) cudaFree(kv.first);
+  S.rawBlocks.clear();
   S.bytesReserved = 0;
-  for (auto& kv : S.freePinned)
-    for (void* p : kv.second) cudaFreeHost(p);
+  for (auto& kv : S.freePinned) cudaFreeHost(kv.first);
   S.freePinned.clear();
+  S.pinnedSize.clear();
   S.pinnedCached = 0;
   for (cudaEvent_t ev : S.freeEvents) cudaEventDestroy(ev);
   S.freeEvents.clear();
@@ -538,7 +568,7 @@ Napi::Value Dispose(const Napi::CallbackInfo& info) {
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("init", Napi::Function::New(env, Init));
-  exports.Set("alloc", Napi::Function::New(env, Alloc));
+  exports.Set("malloc", Napi::Function::New(env, Malloc));
   exports.Set("free", Napi::Function::New(env, Free));
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("read", Napi::Function::New(env, Read));

@@ -54,6 +54,17 @@ __device__ inline void report_index_error(DeviceErrorRecord* rec, int op, int va
   }
 }
 
+/**
+ * Every kernel launch site: `TESSERA_LAUNCH(grid, block, sharedBytes, stream, kernel)(args…)`. nvcc gets
+ * `kernel<<<…>>>(args…)`; the host build (csrc/host/, TESSERA_HOST_EMULATION) enqueues the same kernel on the
+ * emulated stream, so both builds share the launch sites.
+ */
+#ifdef TESSERA_HOST_EMULATION
+#define TESSERA_LAUNCH(grid, block, shared, stream, ...) ::tessera_host::make_launch(#__VA_ARGS__, grid, block, shared, stream, __VA_ARGS__)
+#else
+#define TESSERA_LAUNCH(grid, block, shared, stream, ...) __VA_ARGS__<<<grid, block, shared, stream>>>
+#endif
+
 /** Grid-stride loop over [0, n). */
 #define TESSERA_LOOP(i, n) for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long)blockDim.x * gridDim.x)
 

@@ -23,8 +23,8 @@ cudaError_t launch_fill(const LaunchContext& ctx, const double* args) {
   long long n = a.l();
   double value = a.f();
   if (n == 0) return cudaSuccess;
-  if (dtype == DT_F32) fill_f32<<<grid_for(n), THREADS, 0, ctx.stream>>>((float*)out, n, (float)value);
-  else fill_i32<<<grid_for(n), THREADS, 0, ctx.stream>>>((int32_t*)out, n, js_toint32(value));
+  if (dtype == DT_F32) TESSERA_LAUNCH(grid_for(n), THREADS, 0, ctx.stream, fill_f32)((float*)out, n, (float)value);
+  else TESSERA_LAUNCH(grid_for(n), THREADS, 0, ctx.stream, fill_i32)((int32_t*)out, n, js_toint32(value));
   return launched();
 }
 
@@ -95,7 +95,7 @@ cudaError_t launch_unary(const LaunchContext& ctx, const double* args) {
   if (n == 0) return cudaSuccess;
   unsigned g = grid_for(n);
   if (dtype == DT_I32) {
-    unary_i32<<<g, THREADS, 0, ctx.stream>>>(op, (const int32_t*)x, (int32_t*)out, n);
+    TESSERA_LAUNCH(g, THREADS, 0, ctx.stream, unary_i32)(op, (const int32_t*)x, (int32_t*)out, n);
     return launched();
   }
   const float* xf = (const float*)x;
@@ -103,7 +103,7 @@ cudaError_t launch_unary(const LaunchContext& ctx, const double* args) {
   // One instantiation per op keeps the per-element switch out of the loop.
   switch (op) {
 #define TESSERA_UNARY_CASE(OP) \
-  case OP: unary_f32<OP><<<g, THREADS, 0, ctx.stream>>>(xf, of, n); break;
+  case OP: TESSERA_LAUNCH(g, THREADS, 0, ctx.stream, unary_f32<OP>)(xf, of, n); break;
     TESSERA_UNARY_CASE(U_NEG)
     TESSERA_UNARY_CASE(U_ABS)
     TESSERA_UNARY_CASE(U_SIGN)
@@ -225,7 +225,7 @@ cudaError_t launch_binary(const LaunchContext& ctx, const double* args) {
     float* fo = (float*)out;
     switch (op) {
 #define TESSERA_BINARY_CASE(OP) \
-  case OP: binary_f32_flat<OP><<<g, THREADS, 0, ctx.stream>>>(fa, sa, fb, sb, fo, n); break;
+  case OP: TESSERA_LAUNCH(g, THREADS, 0, ctx.stream, binary_f32_flat<OP>)(fa, sa, fb, sb, fo, n); break;
       TESSERA_BINARY_CASE(B_ADD)
       TESSERA_BINARY_CASE(B_SUB)
       TESSERA_BINARY_CASE(B_MUL)
@@ -244,8 +244,8 @@ cudaError_t launch_binary(const LaunchContext& ctx, const double* args) {
     }
     return launched();
   }
-  if (dtype == DT_F32) binary_strided<float><<<g, THREADS, 0, ctx.stream>>>(op, (const float*)pa, (const float*)pb, (float*)out, n, bc);
-  else binary_strided<int32_t><<<g, THREADS, 0, ctx.stream>>>(op, (const int32_t*)pa, (const int32_t*)pb, (int32_t*)out, n, bc);
+  if (dtype == DT_F32) TESSERA_LAUNCH(g, THREADS, 0, ctx.stream, binary_strided<float>)(op, (const float*)pa, (const float*)pb, (float*)out, n, bc);
+  else TESSERA_LAUNCH(g, THREADS, 0, ctx.stream, binary_strided<int32_t>)(op, (const int32_t*)pa, (const int32_t*)pb, (int32_t*)out, n, bc);
   return launched();
 }
 
@@ -298,10 +298,10 @@ cudaError_t launch_copy(const LaunchContext& ctx, const double* args) {
   for (int d = 0; d < g.rank; d++) g.os[d] = a.l();
   if (n == 0) return cudaSuccess;
   unsigned gr = grid_for(n);
-  if (xd == DT_F32 && od == DT_F32) copy_strided<float, float><<<gr, THREADS, 0, ctx.stream>>>((const float*)x, (float*)out, n, g);
-  else if (xd == DT_I32 && od == DT_I32) copy_strided<int32_t, int32_t><<<gr, THREADS, 0, ctx.stream>>>((const int32_t*)x, (int32_t*)out, n, g);
-  else if (xd == DT_F32) copy_strided<float, int32_t><<<gr, THREADS, 0, ctx.stream>>>((const float*)x, (int32_t*)out, n, g);
-  else copy_strided<int32_t, float><<<gr, THREADS, 0, ctx.stream>>>((const int32_t*)x, (float*)out, n, g);
+  if (xd == DT_F32 && od == DT_F32) TESSERA_LAUNCH(gr, THREADS, 0, ctx.stream, copy_strided<float, float>)((const float*)x, (float*)out, n, g);
+  else if (xd == DT_I32 && od == DT_I32) TESSERA_LAUNCH(gr, THREADS, 0, ctx.stream, copy_strided<int32_t, int32_t>)((const int32_t*)x, (int32_t*)out, n, g);
+  else if (xd == DT_F32) TESSERA_LAUNCH(gr, THREADS, 0, ctx.stream, copy_strided<float, int32_t>)((const float*)x, (int32_t*)out, n, g);
+  else TESSERA_LAUNCH(gr, THREADS, 0, ctx.stream, copy_strided<int32_t, float>)((const int32_t*)x, (float*)out, n, g);
   return launched();
 }
 
@@ -328,10 +328,12 @@ cudaError_t launch_random(const LaunchContext& ctx, const double* args) {
   uint64_t lo = (uint64_t)a.f();
   uint64_t hi = (uint64_t)a.f();
   r.offset = lo | (hi << 32);
-  r.a = a.f();
-  r.b = a.f();
+  r.c0 = (float)a.f();
+  r.c1 = (float)a.f();
+  r.c2 = (float)a.f();
+  r.c3 = (float)a.f();
   if (n == 0) return cudaSuccess;
-  random_kernel<<<grid_for((n + 3) / 4), THREADS, 0, ctx.stream>>>(out, n, r);
+  TESSERA_LAUNCH(grid_for((n + 3) / 4), THREADS, 0, ctx.stream, random_kernel)(out, n, r);
   return launched();
 }
 
@@ -382,7 +384,7 @@ cudaError_t launch_sgd_update(const LaunchContext& ctx, const double* args) {
   s.nesterov = a.b();
   s.first = a.b();
   if (n == 0) return cudaSuccess;
-  sgd_kernel<<<grid_for(n), THREADS, 0, ctx.stream>>>(w, g, v, n, s);
+  TESSERA_LAUNCH(grid_for(n), THREADS, 0, ctx.stream, sgd_kernel)(w, g, v, n, s);
   return launched();
 }
 
@@ -433,13 +435,13 @@ cudaError_t launch_gather(const LaunchContext& ctx, const double* args) {
   if (n == 0) return cudaSuccess;
   unsigned g = grid_for(n);
   if (xd == DT_F32 && od == DT_F32)
-    gather_kernel<float, float><<<g, THREADS, 0, ctx.stream>>>((const float*)x, idx, (float*)out, outer, axisSize, inner, count, ctx.errors, K_GATHER);
+    TESSERA_LAUNCH(g, THREADS, 0, ctx.stream, gather_kernel<float, float>)((const float*)x, idx, (float*)out, outer, axisSize, inner, count, ctx.errors, K_GATHER);
   else if (xd == DT_I32 && od == DT_I32)
-    gather_kernel<int32_t, int32_t><<<g, THREADS, 0, ctx.stream>>>((const int32_t*)x, idx, (int32_t*)out, outer, axisSize, inner, count, ctx.errors, K_GATHER);
+    TESSERA_LAUNCH(g, THREADS, 0, ctx.stream, gather_kernel<int32_t, int32_t>)((const int32_t*)x, idx, (int32_t*)out, outer, axisSize, inner, count, ctx.errors, K_GATHER);
   else if (xd == DT_F32)
-    gather_kernel<float, int32_t><<<g, THREADS, 0, ctx.stream>>>((const float*)x, idx, (int32_t*)out, outer, axisSize, inner, count, ctx.errors, K_GATHER);
+    TESSERA_LAUNCH(g, THREADS, 0, ctx.stream, gather_kernel<float, int32_t>)((const float*)x, idx, (int32_t*)out, outer, axisSize, inner, count, ctx.errors, K_GATHER);
   else
-    gather_kernel<int32_t, float><<<g, THREADS, 0, ctx.stream>>>((const int32_t*)x, idx, (float*)out, outer, axisSize, inner, count, ctx.errors, K_GATHER);
+    TESSERA_LAUNCH(g, THREADS, 0, ctx.stream, gather_kernel<int32_t, float>)((const int32_t*)x, idx, (float*)out, outer, axisSize, inner, count, ctx.errors, K_GATHER);
   return launched();
 }
 
@@ -459,7 +461,7 @@ cudaError_t launch_gather_backward(const LaunchContext& ctx, const double* args)
   }
   long long n = outer * count * inner;
   if (n == 0) return cudaSuccess;
-  gather_backward_kernel<<<grid_for(n), THREADS, 0, ctx.stream>>>(dy, idx, dx, outer, axisSize, inner, count, ctx.errors, K_GATHER_BACKWARD);
+  TESSERA_LAUNCH(grid_for(n), THREADS, 0, ctx.stream, gather_backward_kernel)(dy, idx, dx, outer, axisSize, inner, count, ctx.errors, K_GATHER_BACKWARD);
   return launched();
 }
 
@@ -481,7 +483,7 @@ cudaError_t launch_one_hot(const LaunchContext& ctx, const double* args) {
   if (total == 0) return cudaSuccess;
   cudaError_t e = cudaMemsetAsync(out, 0, (size_t)total * sizeof(float), ctx.stream);
   if (e != cudaSuccess) return e;
-  one_hot_kernel<<<grid_for(n), THREADS, 0, ctx.stream>>>(idx, out, n, depth, ctx.errors);
+  TESSERA_LAUNCH(grid_for(n), THREADS, 0, ctx.stream, one_hot_kernel)(idx, out, n, depth, ctx.errors);
   return launched();
 }
 

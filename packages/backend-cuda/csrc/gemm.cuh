@@ -186,8 +186,8 @@ __global__ void gemm_finish_kernel(P p, int batch, int splits, const float* __re
 template <class P, int BM, int BN>
 cudaError_t gemm_launch_tiles(const LaunchContext& ctx, const P& p, int batch, int splits, int kChunk, float* partial) {
   dim3 grid((p.N + BN - 1) / BN, (p.M + BM - 1) / BM, batch * splits);
-  if (ctx.tf32) gemm_kernel<P, BM, BN, true><<<grid, GEMM_THREADS, 0, ctx.stream>>>(p, splits, kChunk, partial);
-  else gemm_kernel<P, BM, BN, false><<<grid, GEMM_THREADS, 0, ctx.stream>>>(p, splits, kChunk, partial);
+  if (ctx.tf32) TESSERA_LAUNCH(grid, GEMM_THREADS, 0, ctx.stream, gemm_kernel<P, BM, BN, true>)(p, splits, kChunk, partial);
+  else TESSERA_LAUNCH(grid, GEMM_THREADS, 0, ctx.stream, gemm_kernel<P, BM, BN, false>)(p, splits, kChunk, partial);
   return cudaGetLastError();
 }
 
@@ -221,7 +221,7 @@ cudaError_t gemm_run(const LaunchContext& ctx, const P& p, int batch) {
   cudaError_t e = narrow ? gemm_launch_tiles<P, 64, 128>(ctx, p, batch, splits, kChunk, partial) : gemm_launch_tiles<P, 128, 128>(ctx, p, batch, splits, kChunk, partial);
   if (e == cudaSuccess && splits > 1) {
     long long n = (long long)batch * p.M * p.N;
-    gemm_finish_kernel<P><<<grid_for(n), THREADS, 0, ctx.stream>>>(p, batch, splits, partial);
+    TESSERA_LAUNCH(grid_for(n), THREADS, 0, ctx.stream, gemm_finish_kernel<P>)(p, batch, splits, partial);
     e = cudaGetLastError();
   }
   if (partial) ctx.scratchFree(partial);  // stream-ordered: reused only by later work on the same stream

@@ -1,6 +1,9 @@
-// Philox 4x32-10, bit-identical to packages/tensor/src/random/philox.ts. __host__ __device__ so that the same
+// Philox 4x32-10 and its float32 stream, bit-identical to packages/tensor/src/random/philox.ts (normal: up to
+// the device's logf/sqrtf/cosf/sinf, within NORMAL_TOLERANCE). __host__ __device__ so that the same
 // code is unit-tested on the host (test/philox_host.cu) without a GPU.
 #pragma once
+#include <cuda_runtime.h>
+#include <math.h>
 #include <stdint.h>
 
 namespace tessera {
@@ -38,58 +41,75 @@ __host__ __device__ inline Philox4 philox4x32_10(uint32_t c0, uint32_t c1, uint3
   return r;
 }
 
-/** The largest float32 strictly below x, exactly as philox.ts's below(x, true) computes it. */
-__host__ __device__ inline float philox_below_f32(double x) {
-  if (x == 0) return -1.401298464324817e-45f;
-  float f = (float)x;
+/**
+ * The float32 stream, exactly as packages/tensor/src/random/philox.ts's header defines it from the raw words:
+ * u(x) = bitcast((x >> 9) | 0x3f800000) − 1, and products and sums rounded separately (__fmul_rn /
+ * __fadd_rn, never contracted into a fused multiply-add). The host computes the constants (randomConstants).
+ */
+__host__ __device__ inline float philox_mul(float a, float b) {
+#ifdef __CUDA_ARCH__
+  return __fmul_rn(a, b);
+#else
+  volatile float r = a * b;  // volatile: no contraction with a following add
+  return r;
+#endif
+}
+__host__ __device__ inline float philox_add(float a, float b) {
+#ifdef __CUDA_ARCH__
+  return __fadd_rn(a, b);
+#else
+  volatile float r = a + b;
+  return r;
+#endif
+}
+
+/** u(x) ∈ [0, 1): the top 23 bits of a word as the mantissa of a float in [1, 2), minus 1 (exact). */
+__host__ __device__ inline float philox_unit(uint32_t x) {
   union {
+    uint32_t u;
     float f;
-    int32_t i;
-  } u;
-  u.f = f;
-  u.i = x > 0 ? u.i - 1 : u.i + 1;
-  return u.f;
+  } v;
+  v.u = (x >> 9) | 0x3f800000u;
+  return v.f - 1.0f;
 }
 
 enum RandomDist { DIST_UNIFORM = 0, DIST_NORMAL = 1, DIST_BERNOULLI = 2 };
+
+/** f32(2π), bits 0x40c90fdb. */
+constexpr float PHILOX_TWO_PI_F32 = 6.28318548202514648f;
 
 struct RandomArgs {
   int dist;
   uint32_t k0, k1;
   uint64_t offset;  // first counter block
-  double a, b;      // uniform: low, high; normal: mean, std; bernoulli: p, scale
+  // The host constants, already float32: uniform lo, range, threshold (+∞ when high ≤ low), replacement;
+  // normal mean, std; bernoulli p, scale.
+  float c0, c1, c2, c3;
 };
 
-/**
- * Writes the (up to 4) elements of counter block `blk` (elements 4·blk … 4·blk+lanes−1 of the output).
- * Arithmetic is in double and rounded once to float32, as the CPU backend does.
- */
+/** Writes the (up to 4) elements of counter block `blk` (elements 4·blk … 4·blk+lanes−1 of the output). */
 __host__ __device__ inline void philox_block(const RandomArgs& r, uint64_t blk, int lanes, float* out) {
   const uint64_t b = r.offset + blk;
   Philox4 w = philox4x32_10((uint32_t)(b & 0xffffffffu), (uint32_t)(b >> 32), 0u, 0u, r.k0, r.k1);
-  const double inv24 = 1.0 / 16777216.0;
   if (r.dist == DIST_NORMAL) {
+    const float mean = r.c0, std = r.c1;
     for (int pair = 0; pair < lanes; pair += 2) {
-      const double u1 = ((double)(w.x[pair] >> 8) + 1.0) * inv24;
-      const double u2 = (double)(w.x[pair + 1] >> 8) * inv24;
-      const double rad = sqrt(-2.0 * log(u1));
-      const double theta = 2.0 * 3.141592653589793 * u2;
-      out[pair] = (float)(r.a + r.b * rad * cos(theta));
-      if (pair + 1 < lanes) out[pair + 1] = (float)(r.a + r.b * rad * sin(theta));
+      const float u1 = 1.0f - philox_unit(w.x[pair]);           // [2⁻²³, 1], exact
+      const float t = philox_unit(w.x[pair + 1]) - 0.5f;        // [−½, ½), exact
+      const float theta = philox_mul(PHILOX_TWO_PI_F32, t);     // [−π, π]
+      const float rad = sqrtf(fmaxf(-2.0f * logf(u1), 0.0f));  // ×(−2) is exact
+      out[pair] = philox_add(mean, philox_mul(std, philox_mul(rad, cosf(theta))));
+      if (pair + 1 < lanes) out[pair + 1] = philox_add(mean, philox_mul(std, philox_mul(rad, sinf(theta))));
     }
   } else if (r.dist == DIST_UNIFORM) {
+    const float lo = r.c0, range = r.c1, threshold = r.c2, replacement = r.c3;
     for (int l = 0; l < lanes; l++) {
-      const double u = (double)(w.x[l] >> 8) * inv24;
-      const float v = (float)(r.a + (r.b - r.a) * u);
-      out[l] = ((double)v >= r.b && r.b > r.a) ? philox_below_f32(r.b) : v;
+      const float v = philox_add(lo, philox_mul(range, philox_unit(w.x[l])));
+      out[l] = v >= threshold ? replacement : v;
     }
   } else {
-    const float pf = (float)r.a;
-    const float scale = (float)r.b;
-    for (int l = 0; l < lanes; l++) {
-      const float u = (float)(w.x[l] >> 8) * (1.0f / 16777216.0f);  // exact: 24-bit integer times 2^-24
-      out[l] = u < pf ? scale : 0.0f;
-    }
+    const float p = r.c0, scale = r.c1;
+    for (int l = 0; l < lanes; l++) out[l] = philox_unit(w.x[l]) < p ? scale : 0.0f;
   }
 }
 

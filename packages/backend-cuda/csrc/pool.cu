@@ -146,7 +146,7 @@ cudaError_t launch_max_pool2d(const LaunchContext& ctx, const double* args) {
   PoolGeometry g = read_pool(a, false);
   long long total = (long long)g.n * g.c * g.outH * g.outW;
   if (total == 0) return cudaSuccess;
-  max_pool_kernel<<<grid_for(total), THREADS, 0, ctx.stream>>>(x, y, arg, g);
+  TESSERA_LAUNCH(grid_for(total), THREADS, 0, ctx.stream, max_pool_kernel)(x, y, arg, g);
   return launched();
 }
 
@@ -158,7 +158,7 @@ cudaError_t launch_max_pool2d_backward(const LaunchContext& ctx, const double* a
   PoolGeometry g = read_pool(a, false);
   long long total = (long long)g.n * g.c * g.h * g.w;
   if (total == 0) return cudaSuccess;
-  max_pool_backward_kernel<<<grid_for(total), THREADS, 0, ctx.stream>>>(dy, arg, dx, g);
+  TESSERA_LAUNCH(grid_for(total), THREADS, 0, ctx.stream, max_pool_backward_kernel)(dy, arg, dx, g);
   return launched();
 }
 
@@ -169,7 +169,7 @@ cudaError_t launch_avg_pool2d(const LaunchContext& ctx, const double* args) {
   PoolGeometry g = read_pool(a, true);
   long long total = (long long)g.n * g.c * g.outH * g.outW;
   if (total == 0) return cudaSuccess;
-  avg_pool_kernel<<<grid_for(total), THREADS, 0, ctx.stream>>>(x, y, g);
+  TESSERA_LAUNCH(grid_for(total), THREADS, 0, ctx.stream, avg_pool_kernel)(x, y, g);
   return launched();
 }
 
@@ -180,7 +180,7 @@ cudaError_t launch_avg_pool2d_backward(const LaunchContext& ctx, const double* a
   PoolGeometry g = read_pool(a, true);
   long long total = (long long)g.n * g.c * g.h * g.w;
   if (total == 0) return cudaSuccess;
-  avg_pool_backward_kernel<<<grid_for(total), THREADS, 0, ctx.stream>>>(dy, dx, g);
+  TESSERA_LAUNCH(grid_for(total), THREADS, 0, ctx.stream, avg_pool_backward_kernel)(dy, dx, g);
   return launched();
 }
 
@@ -256,7 +256,7 @@ cudaError_t launch_adaptive_avg_pool2d(const LaunchContext& ctx, const double* a
   AdaptiveGeometry g = read_adaptive(a);
   long long total = (long long)g.n * g.c * g.outH * g.outW;
   if (total == 0) return cudaSuccess;
-  adaptive_pool_kernel<<<grid_for(total), THREADS, 0, ctx.stream>>>(x, y, g);
+  TESSERA_LAUNCH(grid_for(total), THREADS, 0, ctx.stream, adaptive_pool_kernel)(x, y, g);
   return launched();
 }
 
@@ -267,7 +267,7 @@ cudaError_t launch_adaptive_avg_pool2d_backward(const LaunchContext& ctx, const 
   AdaptiveGeometry g = read_adaptive(a);
   long long total = (long long)g.n * g.c * g.h * g.w;
   if (total == 0) return cudaSuccess;
-  adaptive_pool_backward_kernel<<<grid_for(total), THREADS, 0, ctx.stream>>>(dy, dx, g);
+  TESSERA_LAUNCH(grid_for(total), THREADS, 0, ctx.stream, adaptive_pool_backward_kernel)(dy, dx, g);
   return launched();
 }
 
@@ -348,7 +348,7 @@ cudaError_t launch_lrn(const LaunchContext& ctx, const double* args) {
   LrnGeometry g = read_lrn(a);
   long long total = (long long)g.n * g.c * g.h * g.w;
   if (total == 0) return cudaSuccess;
-  lrn_kernel<<<grid_for(total), THREADS, 0, ctx.stream>>>(x, y, g);
+  TESSERA_LAUNCH(grid_for(total), THREADS, 0, ctx.stream, lrn_kernel)(x, y, g);
   return launched();
 }
 
@@ -361,7 +361,7 @@ cudaError_t launch_lrn_backward(const LaunchContext& ctx, const double* args) {
   LrnGeometry g = read_lrn(a);
   long long total = (long long)g.n * g.c * g.h * g.w;
   if (total == 0) return cudaSuccess;
-  lrn_backward_kernel<<<grid_for(total), THREADS, 0, ctx.stream>>>(x, y, dy, dx, g);
+  TESSERA_LAUNCH(grid_for(total), THREADS, 0, ctx.stream, lrn_backward_kernel)(x, y, dy, dx, g);
   return launched();
 }
 

@@ -112,12 +112,12 @@ cudaError_t launch_reduce(const LaunchContext& ctx, const double* args) {
   const bool perThread = redCount <= 32 || (keptInnermost && outCount >= 1024);
   if (perThread) {
     unsigned grid = grid_for(outCount);
-    if (dtype == DT_F32) reduce_thread<float><<<grid, THREADS, 0, ctx.stream>>>(op, (const float*)x, (float*)out, outCount, redCount, g);
-    else reduce_thread<int32_t><<<grid, THREADS, 0, ctx.stream>>>(op, (const int32_t*)x, (int32_t*)out, outCount, redCount, g);
+    if (dtype == DT_F32) TESSERA_LAUNCH(grid, THREADS, 0, ctx.stream, reduce_thread<float>)(op, (const float*)x, (float*)out, outCount, redCount, g);
+    else TESSERA_LAUNCH(grid, THREADS, 0, ctx.stream, reduce_thread<int32_t>)(op, (const int32_t*)x, (int32_t*)out, outCount, redCount, g);
   } else {
     unsigned grid = (unsigned)(outCount < 65535 ? outCount : 65535);
-    if (dtype == DT_F32) reduce_block<float><<<grid, THREADS, 0, ctx.stream>>>(op, (const float*)x, (float*)out, outCount, redCount, g);
-    else reduce_block<int32_t><<<grid, THREADS, 0, ctx.stream>>>(op, (const int32_t*)x, (int32_t*)out, outCount, redCount, g);
+    if (dtype == DT_F32) TESSERA_LAUNCH(grid, THREADS, 0, ctx.stream, reduce_block<float>)(op, (const float*)x, (float*)out, outCount, redCount, g);
+    else TESSERA_LAUNCH(grid, THREADS, 0, ctx.stream, reduce_block<int32_t>)(op, (const int32_t*)x, (int32_t*)out, outCount, redCount, g);
   }
   return launched();
 }
@@ -153,8 +153,8 @@ cudaError_t launch_arg_reduce(const LaunchContext& ctx, const double* args) {
   long long inner = a.l();
   long long n = outer * inner;
   if (n == 0 || size == 0) return cudaSuccess;
-  if (dtype == DT_F32) arg_reduce_kernel<float><<<grid_for(n), THREADS, 0, ctx.stream>>>(isMax, (const float*)x, out, outer, size, inner);
-  else arg_reduce_kernel<int32_t><<<grid_for(n), THREADS, 0, ctx.stream>>>(isMax, (const int32_t*)x, out, outer, size, inner);
+  if (dtype == DT_F32) TESSERA_LAUNCH(grid_for(n), THREADS, 0, ctx.stream, arg_reduce_kernel<float>)(isMax, (const float*)x, out, outer, size, inner);
+  else TESSERA_LAUNCH(grid_for(n), THREADS, 0, ctx.stream, arg_reduce_kernel<int32_t>)(isMax, (const int32_t*)x, out, outer, size, inner);
   return launched();
 }
 
@@ -196,7 +196,7 @@ cudaError_t launch_softmax(const LaunchContext& ctx, const double* args) {
   int cols = a.n();
   bool log = a.b();
   if (rows == 0 || cols == 0) return cudaSuccess;
-  softmax_kernel<<<(unsigned)(rows < 65535 ? rows : 65535), THREADS, 0, ctx.stream>>>(x, out, rows, cols, log);
+  TESSERA_LAUNCH((unsigned)(rows < 65535 ? rows : 65535), THREADS, 0, ctx.stream, softmax_kernel)(x, out, rows, cols, log);
   return launched();
 }
 
@@ -247,7 +247,7 @@ cudaError_t launch_cross_entropy(const LaunchContext& ctx, const double* args) {
   long long rows = a.l();
   int cols = a.n();
   if (rows == 0) return cudaSuccess;
-  cross_entropy_kernel<<<(unsigned)(rows < 65535 ? rows : 65535), THREADS, 0, ctx.stream>>>(x, labels, losses, rows, cols, ctx.errors);
+  TESSERA_LAUNCH((unsigned)(rows < 65535 ? rows : 65535), THREADS, 0, ctx.stream, cross_entropy_kernel)(x, labels, losses, rows, cols, ctx.errors);
   return launched();
 }
 
@@ -260,7 +260,7 @@ cudaError_t launch_cross_entropy_backward(const LaunchContext& ctx, const double
   long long rows = a.l();
   int cols = a.n();
   if (rows == 0) return cudaSuccess;
-  cross_entropy_backward_kernel<<<(unsigned)(rows < 65535 ? rows : 65535), THREADS, 0, ctx.stream>>>(x, labels, dl, dx, rows, cols, ctx.errors);
+  TESSERA_LAUNCH((unsigned)(rows < 65535 ? rows : 65535), THREADS, 0, ctx.stream, cross_entropy_backward_kernel)(x, labels, dl, dx, rows, cols, ctx.errors);
   return launched();
 }
 
@@ -328,8 +328,8 @@ cudaError_t launch_topk(const LaunchContext& ctx, const double* args) {
   if (rows == 0 || k == 0) return cudaSuccess;
   if (rows > 65535) return cudaErrorInvalidConfiguration;
   dim3 grid(grid_for(cols), (unsigned)rows);
-  if (dtype == DT_F32) topk_kernel<float><<<grid, THREADS, 0, ctx.stream>>>((const float*)x, (float*)values, indices, cols, k, largest);
-  else topk_kernel<int32_t><<<grid, THREADS, 0, ctx.stream>>>((const int32_t*)x, (int32_t*)values, indices, cols, k, largest);
+  if (dtype == DT_F32) TESSERA_LAUNCH(grid, THREADS, 0, ctx.stream, topk_kernel<float>)((const float*)x, (float*)values, indices, cols, k, largest);
+  else TESSERA_LAUNCH(grid, THREADS, 0, ctx.stream, topk_kernel<int32_t>)((const int32_t*)x, (int32_t*)values, indices, cols, k, largest);
   return launched();
 }
 

@@ -1,14 +1,31 @@
 /**
- * The CUDA backend: buffers are device allocations from the addon's caching allocator, every kernel is
- * enqueued on one CUDA stream, and `read`/`sync` resolve from a worker thread once the stream has reached
- * them, so Node's event loop never blocks on the GPU.
+ * The CUDA backend: buffers come from the toolkit's BufferPool (size classes, reuse, the out-of-memory
+ * drop-cache-and-retry) over the addon's raw cudaMalloc/cudaFree, every kernel is enqueued on one CUDA
+ * stream, and `read`/`sync` resolve from a worker thread once the stream has reached them, so Node's event
+ * loop never blocks on the GPU. One stream orders all work, so a freed block can be handed out again at once.
  */
-import { TesseraError } from '@tessera/tensor';
-import type { Backend, BackendMemory, DType, Kernels, TypedArray } from '@tessera/tensor';
-import { type CudaBuffer, createCudaKernels } from './kernels.js';
+import { BufferPool, TesseraError } from '@tessera/tensor/backend';
+import type { Backend, BackendMemory, DType, Kernels, SizeClassPolicy, TypedArray } from '@tessera/tensor/backend';
+import { type CudaBuffer, type DeviceBlock, createCudaKernels, isCudaOutOfMemory } from './kernels.js';
 import { type DeviceInfo, type NativeAddon, type NativeMemory, loadNative } from './native.js';
 
+/** 512-byte granules up to 1 MiB, then the toolkit's eight classes per octave. */
+const SIZE_CLASSES: SizeClassPolicy = { granule: 512, linearUpTo: 1 << 20 };
+/**
+ * TESSERA_CUDA_EXACT_BLOCKS=1: every block is exactly its request (rounded to 4 bytes), so the sanitizer
+ * build sees an access just past a tensor's end instead of landing in a size class's slack.
+ */
+const EXACT_BLOCKS: SizeClassPolicy = { granule: 4, linearUpTo: Number.MAX_SAFE_INTEGER };
+
 export type CudaMath = 'tf32' | 'fp32';
+
+/** Everything the allocator reports: the pool's accounting beside the addon's own figures. */
+export interface CudaMemoryReport extends NativeMemory {
+  /** Bytes (size classes) of pool blocks held by live buffers. */
+  liveBytes: number;
+  /** Bytes of freed blocks the pool keeps for reuse. */
+  bytesCached: number;
+}
 
 export interface CudaBackendOptions {
   /** CUDA device index (default TESSERA_CUDA_DEVICE, else 0). */
@@ -31,6 +48,7 @@ export class CudaBackend implements Backend<CudaBuffer> {
   readonly kernels: Kernels<CudaBuffer>;
   readonly device: DeviceInfo;
   private mathMode: CudaMath;
+  private readonly pool: BufferPool<DeviceBlock>;
   private bytesInUse = 0;
   private disposed = false;
 
@@ -48,7 +66,15 @@ export class CudaBackend implements Backend<CudaBuffer> {
     if (math !== 'tf32' && math !== 'fp32') throw new TesseraError('cuda', `math must be 'tf32' or 'fp32', got ${JSON.stringify(math)}`);
     this.mathMode = math;
     native.setTf32(math === 'tf32');
-    this.kernels = createCudaKernels(native);
+    this.pool = new BufferPool<DeviceBlock>(
+      {
+        allocate: (bytes) => ({ ptr: native.malloc(bytes) }),
+        release: (block) => native.free(block.ptr),
+        isOutOfMemory: isCudaOutOfMemory,
+      },
+      { name: 'cuda', sizeClasses: envOption('TESSERA_CUDA_EXACT_BLOCKS') === '1' ? EXACT_BLOCKS : SIZE_CLASSES },
+    );
+    this.kernels = createCudaKernels(native, () => this.pool.trim());
   }
 
   /** The GEMM / convolution arithmetic in use. */
@@ -67,14 +93,19 @@ export class CudaBackend implements Backend<CudaBuffer> {
     if (!Number.isInteger(size) || size < 0) throw new TesseraError('alloc', `size must be a non-negative integer, got ${size}`);
     if (dtype !== 'float32' && dtype !== 'int32') throw new TesseraError('alloc', `the cuda backend holds float32 and int32, not ${JSON.stringify(dtype)}`);
     if (size >= 2 ** 31) throw new TesseraError('alloc', `${size} elements is more than the cuda kernels index (2³¹ − 1)`);
-    let ptr: number;
+    let block: DeviceBlock;
     try {
-      ptr = this.native.alloc(size * 4);
+      block = this.pool.acquire(size * 4);
     } catch (err) {
-      throw new TesseraError('alloc', `${dtype}[${size}]: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      const info = this.native.memory();
+      throw new TesseraError(
+        'alloc',
+        `${dtype}[${size}]: ${err instanceof Error ? err.message : String(err)}; the device has ${info.deviceFree} of ${info.deviceTotal} bytes free`,
+        { cause: err },
+      );
     }
     this.bytesInUse += size * 4;
-    return { dtype, size, ptr, freed: false };
+    return { dtype, size, ptr: block.ptr, block, freed: false };
   }
 
   free(buffer: CudaBuffer): void {
@@ -83,7 +114,7 @@ export class CudaBackend implements Backend<CudaBuffer> {
     this.bytesInUse -= buffer.size * 4;
     if (this.disposed) return;
     try {
-      this.native.free(buffer.ptr);
+      this.pool.release(buffer.block);
     } catch (err) {
       throw new TesseraError('free', err instanceof Error ? err.message : String(err), { cause: err });
     }
@@ -123,14 +154,17 @@ export class CudaBackend implements Backend<CudaBuffer> {
     return { bytesInUse: this.bytesInUse, bytesReserved: this.disposed ? 0 : this.native.memory().bytesReserved };
   }
 
-  /** The allocator's own figures: bytes reserved and cached, cudaMalloc calls so far, pinned staging held. */
-  nativeMemory(): NativeMemory {
-    return this.native.memory();
+  /** The allocator's figures: pool bytes live and cached, cudaMalloc calls so far, scratch, pinned staging. */
+  nativeMemory(): CudaMemoryReport {
+    const { liveBytes, pooledBytes } = this.pool.stats();
+    return { ...this.native.memory(), liveBytes, bytesCached: pooledBytes };
   }
 
-  /** Returns cached (freed) device blocks to the driver. */
+  /** Returns cached (freed) device blocks, the kernel scratch and cached pinned staging to the driver. */
   trim(): void {
-    if (!this.disposed) this.native.trim();
+    if (this.disposed) return;
+    this.pool.trim();
+    this.native.trim();
   }
 
   dispose(): void {

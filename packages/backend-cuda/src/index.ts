@@ -8,6 +8,16 @@ import { createCudaBackend } from './backend.js';
 
 registerBackend('cuda', () => createCudaBackend(), { priority: 20 });
 
-export { CudaBackend, createCudaBackend, type CudaBackendOptions, type CudaMath } from './backend.js';
+export { CudaBackend, createCudaBackend, type CudaBackendOptions, type CudaMath, type CudaMemoryReport } from './backend.js';
 export type { CudaBuffer } from './kernels.js';
-export { loadNative, nativeStatus, addonCandidates, type DeviceInfo, type NativeAddon, type NativeStatus } from './native.js';
+export {
+  loadNative,
+  nativeStatus,
+  hostStatus,
+  emulationRequested,
+  addonCandidates,
+  type DeviceInfo,
+  type NativeAddon,
+  type NativeMemory,
+  type NativeStatus,
+} from './native.js';

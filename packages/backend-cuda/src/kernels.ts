@@ -3,14 +3,15 @@
  * Float64Array and enqueues one native launch (csrc/launch.h lists the ids; each .cu file decodes its own
  * layout in the order written here). Nothing here computes on the CPU.
  */
-import { BINARY_OPS, TesseraError, UNARY_OPS } from '@tessera/tensor';
-import type { BackendBuffer, Conv2dParams, DType, Kernels, Pool2dParams } from '@tessera/tensor';
+import { BINARY_OPS, TesseraError, UNARY_OPS, collapseDims, contiguousStrides, philoxFill, splitU64 } from '@tessera/tensor/backend';
+import type { BackendBuffer, Conv2dParams, DType, Kernels, Pool2dParams } from '@tessera/tensor/backend';
 import type { NativeAddon } from './native.js';
-import { collapse, contiguousStrides } from './strides.js';
 
 export interface CudaBuffer extends BackendBuffer {
-  /** Device address (0 for an empty buffer). */
+  /** Device address. */
   ptr: number;
+  /** The pool block behind the buffer (returned to the pool by free()). */
+  block: DeviceBlock;
   /** Set by free(); a freed buffer must not be used again. */
   freed: boolean;
 }
@@ -47,7 +48,6 @@ export enum K {
 }
 
 const MAX_RANK = 8;
-const TWO_POW_32 = 4294967296;
 
 function dt(dtype: DType, op: string): number {
   if (dtype === 'float32') return 0;
@@ -69,11 +69,21 @@ function checkRank(op: string, rank: number): void {
   if (rank > MAX_RANK) throw new TesseraError(op, `after collapsing dimensions the view still has rank ${rank}; the cuda kernels handle up to ${MAX_RANK}`);
 }
 
-function splitU64(x: number): [number, number] {
-  return [(x % TWO_POW_32) >>> 0, Math.floor(x / TWO_POW_32) >>> 0];
+/** A block of device memory from the addon's cudaMalloc, as the BufferPool hands it out. */
+export interface DeviceBlock {
+  ptr: number;
 }
 
-export function createCudaKernels(native: NativeAddon): Kernels<CudaBuffer> {
+/** Whether a native error is CUDA's out-of-memory (the BufferPool's signal to drop its cache and retry). */
+export function isCudaOutOfMemory(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'cudaErrorMemoryAllocation';
+}
+
+/**
+ * `onOutOfMemory` runs when a kernel's scratch allocation (split-K partials) finds the device full: it
+ * releases cached blocks, and the launch (nothing of which was enqueued) is tried once more.
+ */
+export function createCudaKernels(native: NativeAddon, onOutOfMemory: () => void = () => {}): Kernels<CudaBuffer> {
   // One argument block reused by every launch: the addon reads it synchronously.
   const args = new Float64Array(256);
   const launch = (id: K, op: string, values: readonly number[]): void => {
@@ -82,7 +92,13 @@ export function createCudaKernels(native: NativeAddon): Kernels<CudaBuffer> {
     try {
       native.launch(id, args);
     } catch (err) {
-      throw new TesseraError(op, err instanceof Error ? err.message : String(err), { cause: err });
+      if (!isCudaOutOfMemory(err)) throw new TesseraError(op, err instanceof Error ? err.message : String(err), { cause: err });
+      onOutOfMemory();
+      try {
+        native.launch(id, args);
+      } catch (again) {
+        throw new TesseraError(op, again instanceof Error ? again.message : String(again), { cause: again });
+      }
     }
   };
 
@@ -100,14 +116,14 @@ export function createCudaKernels(native: NativeAddon): Kernels<CudaBuffer> {
     binary(op, a, b, out, p) {
       const id = BINARY_OPS.indexOf(op);
       if (id < 0) throw new TesseraError('binary', `unknown op ${JSON.stringify(op)}`);
-      const c = collapse(p.outShape, [p.aStrides, p.bStrides, contiguousStrides(p.outShape)]);
+      const c = collapseDims(p.outShape, [p.aStrides, p.bStrides, contiguousStrides(p.outShape)]);
       checkRank(op, c.shape.length);
       const [sa, sb] = c.strides as [number[], number[]];
       launch(K.binary, op, [id, dt(out.dtype, op), a.ptr, b.ptr, out.ptr, out.size, c.shape.length, ...c.shape, ...sa, ...sb]);
     },
 
     copy(x, out, p) {
-      const c = collapse(p.shape, [p.inStrides, p.outStrides]);
+      const c = collapseDims(p.shape, [p.inStrides, p.outStrides]);
       checkRank('copy', c.shape.length);
       const [si, so] = c.strides as [number[], number[]];
       const n = p.shape.reduce((s, d) => s * d, 1);
@@ -144,8 +160,8 @@ export function createCudaKernels(native: NativeAddon): Kernels<CudaBuffer> {
           keptStrides.push(strides[d]!);
         }
       });
-      const kept = collapse(keptShape, [keptStrides]);
-      const red = collapse(redShape, [redStrides]);
+      const kept = collapseDims(keptShape, [keptStrides]);
+      const red = collapseDims(redShape, [redStrides]);
       checkRank(op, Math.max(kept.shape.length, red.shape.length));
       const outCount = keptShape.reduce((s, d) => s * d, 1);
       const redCount = redShape.reduce((s, d) => s * d, 1);
@@ -267,8 +283,12 @@ export function createCudaKernels(native: NativeAddon): Kernels<CudaBuffer> {
     random(out, p) {
       const [k0, k1] = splitU64(p.seed);
       const [o0, o1] = splitU64(p.offset);
-      const [dist, a, b] = p.dist === 'uniform' ? [0, p.low, p.high] : p.dist === 'normal' ? [1, p.mean, p.std] : [2, p.p, p.scale];
-      launch(K.random, 'random', [f32(out, 'random', 'out'), out.size, dist, k0, k1, o0, o1, a, b]);
+      // The float32 constants of the stream (validated: a TesseraError for bounds without a finite float32
+      // meaning), from the reference fill of an empty array; the kernel does only the per-element float32 math.
+      const c = philoxFill(new Float32Array(0), p);
+      const consts =
+        c.dist === 'uniform' ? [0, c.lo, c.range, c.threshold, c.replacement] : c.dist === 'normal' ? [1, c.mean, c.std, 0, 0] : [2, c.p, c.scale, 0, 0];
+      launch(K.random, 'random', [f32(out, 'random', 'out'), out.size, consts[0]!, k0, k1, o0, o1, ...consts.slice(1)]);
     },
 
     gather(x, indices, out, p) {

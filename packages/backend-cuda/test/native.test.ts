@@ -1,13 +1,18 @@
-// What can be checked without a GPU: the native build's status, that the addon loads, that the kernel tables
-// of the TS side, the C++ glue and launch.h agree, and that `cuda` is reported unavailable with the reason.
+// The builds and their reports: the GPU addon's status (built by nvcc where present), that it loads, that the
+// kernel tables of the TS side, the C++ glue and launch.h agree, that without TESSERA_CUDA_EMULATE `cuda` is
+// the real GPU or unavailable with the reason, and that the host emulator opens and says what it is.
 import { readFileSync } from 'node:fs';
 import { availableBackends } from '@tessera/tensor';
 import { describe, expect, it } from 'vitest';
+import { CudaBackend } from '../src/backend.js';
 import { K } from '../src/kernels.js';
-import { loadNative, nativeStatus } from '../src/native.js';
+import { hostStatus, loadNative, nativeStatus } from '../src/native.js';
 import '../src/index.js';
 
+// This file checks what users get: the variable is unset here (the emulator is opened explicitly below).
+delete process.env.TESSERA_CUDA_EMULATE;
 const status = nativeStatus();
+const host = hostStatus();
 const csrc = (f: string) => readFileSync(new URL(`../csrc/${f}`, import.meta.url), 'utf8');
 
 describe('native build', () => {
@@ -17,12 +22,36 @@ describe('native build', () => {
     else console.log(`cuda addon built for ${status!.archs?.join(', ')} with ${status!.nvcc} in ${status!.seconds?.toFixed(1)}s`);
   });
 
-  it.runIf(status?.built === true)('the addon loads and exposes every kernel', () => {
-    const native = loadNative();
+  it('the host emulator and its sanitizer build were built', () => {
+    expect(host, 'build/host-status.json is missing: run npm run build -w @tessera/backend-cuda').not.toBeNull();
+    expect(host!.built, host!.reason).toBe(true);
+    const asan = host!.variants?.['host-asan'];
+    expect(asan?.built, asan?.reason ?? 'the sanitizer build did not run').toBe(true);
+  });
+
+  it('the emulator opens as the cuda backend, names itself, and runs a kernel', async () => {
+    const native = loadNative(true);
+    expect(native.probe().emulated).toBe(true);
+    const backend = new CudaBackend(native, { math: 'fp32' });
+    try {
+      expect(backend.device.emulated).toBe(true);
+      expect(backend.device.name).toMatch(/host emulator/);
+      const buf = backend.alloc('float32', 1000);
+      backend.kernels.fill(buf, 2.5);
+      const data = await backend.read(buf);
+      expect(Array.from(data).every((v) => v === 2.5)).toBe(true);
+      backend.free(buf);
+    } finally {
+      backend.dispose();
+    }
+  });
+
+  it.runIf(status?.built === true)('the GPU addon loads and exposes every kernel', () => {
+    const native = loadNative(false);
     const probe = native.probe();
     expect(probe.kernels).toBe(Object.keys(K).filter((k) => Number.isNaN(Number(k))).length);
     expect(probe.runtimeVersionBuilt).toBeGreaterThanOrEqual(11000);
-    for (const fn of ['init', 'alloc', 'free', 'write', 'read', 'sync', 'launch', 'memory', 'setTf32', 'trim', 'dispose'] as const) {
+    for (const fn of ['init', 'malloc', 'free', 'write', 'read', 'sync', 'launch', 'memory', 'setTf32', 'trim', 'dispose'] as const) {
       expect(typeof native[fn]).toBe('function');
     }
   });
