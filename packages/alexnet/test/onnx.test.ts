@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TesseraError, nn, noGrad, tensor, type Tensor } from '@tessera/tensor';
 import { PAPER_LRN, alexnet, type AlexNet } from '../src/index.js';
 import { importOnnx, loadOnnxInto, onnxTensorToFloat32, onnxTensorToInts, parseOnnxModel } from '../src/onnx/index.js';
+import { OnnxGraphView } from '../src/onnx/graph-view.js';
 
 // ---- a protobuf / ONNX encoder for the tests ----------------------------------------------------------------
 
@@ -145,6 +146,8 @@ function paperGraph(
     pool1?: Record<string, AttrValue>;
     fc?: [number, number, number, number];
     skipConv?: number;
+    /** Input channels per group of a convolution's weight, by index (default: the paper's). */
+    inPerGroup?: Record<number, number>;
   } = {},
 ): Chain {
   const c = new Chain();
@@ -159,7 +162,7 @@ function paperGraph(
     if (j === opts.skipConv) return;
     const attrs = { ...a };
     opts.conv?.(j, attrs);
-    c.conv(o, i, k, attrs).op('Relu');
+    c.conv(o, opts.inPerGroup?.[j] ?? i, k, attrs).op('Relu');
     if (j < 2) c.op('LRN', [], { size: 5, alpha: { f: 1e-4 }, beta: { f: 0.75 }, bias: { f: 1 } });
     if (j === 0 || j === 1 || j === 4) c.op('MaxPool', [], { kernel_shape: [3, 3], strides: [2, 2], ...(j === 0 ? opts.pool1 : {}) });
   });
@@ -347,6 +350,18 @@ describe('ONNX graphs that are not AlexNet', () => {
     await expectOnnxError(importOnnx(paperGraph().bytes()), /Gemm node '\w+' \(fc6, classifier\.0\) maps 16 → 8 features; the paper AlexNet needs 9216 → 4096/);
   });
 
+  it("checks weights against the model's stateDict(), naming the ONNX tensor, the key and both shapes", async () => {
+    // conv3 as [384, 128, 3, 3]: the widths and groups say paper AlexNet, the weight does not fit its features.8.
+    await expectOnnxError(
+      importOnnx(paperGraph({ inPerGroup: { 2: 128 } }).bytes()),
+      /Conv node 'conv\d+' \(conv3, features\.8\) has weight 'w\d+' \[384, 128, 3, 3\]; the paper AlexNet's stateDict\(\) has features\.8\.weight \[384, 256, 3, 3\]/,
+    );
+    await expectOnnxError(
+      importOnnx(paperGraph().bytes()),
+      /maps 16 → 8 features; the paper AlexNet needs 9216 → 4096 \(ONNX tensor 'w\d+' \[8, 16\] read as \[8, 16\]; its stateDict\(\) has classifier\.0\.weight \[4096, 9216\]\)/,
+    );
+  });
+
   it('rejects branches, foreign ops, quantised ops, missing and external weights', async () => {
     // A residual connection.
     const res = new Chain(['N', 3, 8, 8]).conv(4, 3, 3, { pads: [1, 1, 1, 1] }).op('Relu');
@@ -385,6 +400,21 @@ describe('ONNX graphs that are not AlexNet', () => {
       outputs: [valueInfo('c', [1])],
     });
     await expectOnnxError(importOnnx(two), /2 runtime inputs \('a', 'b'\)/);
+  });
+});
+
+describe('ONNX graph view', () => {
+  it('orders nodes topologically (file order among ready ones) and names a node on a cycle', async () => {
+    const graph = (nodes: Uint8Array[]) =>
+      parseOnnxModel(modelBytes({ nodes, inits: [], inputs: [valueInfo('x', [1])], outputs: [valueInfo('out', [1])] })).graph;
+    // Written consumers first: d needs b and c, b and c need a.
+    const g = graph([node('Add', ['b', 'c'], ['out'], 'd'), node('Relu', ['a'], ['c'], 'c'), node('Relu', ['a'], ['b'], 'b'), node('Relu', ['x'], ['a'], 'a')]);
+    const view = new OnnxGraphView(g);
+    expect(view.topologicalOrder().map((i) => g.nodes[i]!.name)).toEqual(['a', 'c', 'b', 'd']);
+    expect(view.runtimeInputs().map((v) => v.name)).toEqual(['x']);
+    expect(view.consumers.get('a')).toEqual([1, 2]);
+    const cyclic = new OnnxGraphView(graph([node('Relu', ['x'], ['a'], 'a'), node('Add', ['a', 'q'], ['p'], 'p'), node('Relu', ['p'], ['q'], 'q')]));
+    await expectOnnxError(() => cyclic.topologicalOrder(), /graph 'test' has a cycle through Add node 'p'/);
   });
 });
 
