@@ -103,31 +103,28 @@ export function onnxTensorToFloat32(t: OnnxTensor, what = 'tensor'): Float32Arra
   }
 }
 
+/** How each integer type is stored: its typed field, and its width and reader in raw_data. */
+const INT_STORAGE = {
+  [DTYPE.INT64]: { field: 'int64_data', bytes: 8, read: (dv: DataView, at: number) => Number(dv.getBigInt64(at, true)) },
+  [DTYPE.INT32]: { field: 'int32_data', bytes: 4, read: (dv: DataView, at: number) => dv.getInt32(at, true) },
+} as const;
+
 /** An integer tensor's values (INT64 or INT32), e.g. a Reshape target. */
 export function onnxTensorToInts(t: OnnxTensor, what = 'tensor'): number[] {
   checkStored(t, what);
+  if (t.dataType !== DTYPE.INT64 && t.dataType !== DTYPE.INT32) {
+    throw new TesseraError(IMPORT_OP, `${what} '${t.name}' is ${dtypeName(t.dataType)}; expected INT64 or INT32`);
+  }
+  const storage = INT_STORAGE[t.dataType];
   const raw = t.rawData;
-  if (t.dataType === DTYPE.INT64) {
-    if (!raw) {
-      checkCount(t, what, t.int64Data.length, 'int64_data');
-      return t.int64Data.slice();
-    }
-    checkCount(t, what, raw.length / 8, 'raw_data');
-    const dv = new DataView(raw.buffer, raw.byteOffset, raw.length);
-    const out: number[] = [];
-    for (let i = 0; i < raw.length; i += 8) out.push(Number(dv.getBigInt64(i, true)));
-    return out;
+  if (!raw) {
+    const values = t.dataType === DTYPE.INT64 ? t.int64Data : t.int32Data;
+    checkCount(t, what, values.length, storage.field);
+    return values.slice();
   }
-  if (t.dataType === DTYPE.INT32) {
-    if (!raw) {
-      checkCount(t, what, t.int32Data.length, 'int32_data');
-      return t.int32Data.slice();
-    }
-    checkCount(t, what, raw.length / 4, 'raw_data');
-    const dv = new DataView(raw.buffer, raw.byteOffset, raw.length);
-    const out: number[] = [];
-    for (let i = 0; i < raw.length; i += 4) out.push(dv.getInt32(i, true));
-    return out;
-  }
-  throw new TesseraError(IMPORT_OP, `${what} '${t.name}' is ${dtypeName(t.dataType)}; expected INT64 or INT32`);
+  checkCount(t, what, raw.length / storage.bytes, 'raw_data');
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.length);
+  const out: number[] = [];
+  for (let at = 0; at < raw.length; at += storage.bytes) out.push(storage.read(dv, at));
+  return out;
 }
