@@ -72,6 +72,46 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: numbe
   }
 }
 
+/** Exact (float64) sums of products with what bounds their float32 rounding error: Σ|a·b| and the term count. */
+class ProductSums {
+  readonly sum: Float64Array;
+  readonly abs: Float64Array;
+  readonly terms: Int32Array;
+  constructor(size: number, init?: ArrayLike<number>) {
+    this.sum = init ? Float64Array.from(init) : new Float64Array(size);
+    this.abs = this.sum.map(Math.abs);
+    this.terms = new Int32Array(size).fill(init ? 1 : 0);
+  }
+  add(i: number, a: number, b: number): void {
+    this.sum[i] = this.sum[i]! + a * b;
+    this.abs[i] = this.abs[i]! + Math.abs(a * b);
+    this.terms[i] = this.terms[i]! + 1;
+  }
+}
+
+/**
+ * A kernel's sums of products against the exact ones. float64 (the reference path, accumulating in double):
+ * tolFor's 1e-12. float32, which accumulates in float32 in any order the blocking picks: the worst-case bound
+ * of float32 products and recursive summation of t terms, γ(t)·Σ|a·b| with γ(t) = t·u/(1 − t·u), u = 2⁻²⁴
+ * (Higham, Accuracy and Stability, §3.1), plus the final rounding u·|sum|. A wrong, dropped or doubled term of
+ * typical size exceeds it by orders of magnitude at the sizes tested here.
+ */
+function expectProductSums(dtype: DType, got: ArrayLike<number>, want: ProductSums, what: string): void {
+  if (dtype !== 'float32') {
+    expectClose(got, Array.from(typed(dtype, want.sum)), tolFor(dtype), what);
+    return;
+  }
+  const u = 2 ** -24;
+  if (got.length !== want.sum.length) throw new Error(`${what}: length ${got.length} vs ${want.sum.length}`);
+  for (let i = 0; i < got.length; i++) {
+    const t = want.terms[i]! + 1;
+    const bound = ((t * u) / (1 - t * u)) * want.abs[i]! + u * Math.abs(want.sum[i]!);
+    if (!(Math.abs(got[i]! - want.sum[i]!) <= bound)) {
+      throw new Error(`${what}: element ${i} is ${got[i]}, expected ${want.sum[i]} within ${bound} (${want.terms[i]} terms)`);
+    }
+  }
+}
+
 function unravel(flat: number, shape: readonly number[]): number[] {
   const idx = new Array<number>(shape.length).fill(0);
   for (let d = shape.length - 1; d >= 0; d--) {
@@ -156,30 +196,61 @@ describe('philox4x32-10', () => {
     expect(v.every((x) => x >= 1e8 && x < 1e8 + 64)).toBe(true);
     expect(v.filter((x) => x === 1e8 + 56).length).toBeGreaterThan(n / 16);
     // Every value is the documented float32 expression (or its replacement), for arbitrary finite bounds.
+    const ftz = (x: number) => (Math.abs(x) < 2 ** -126 ? 0 : x);
+    const bits = new Float32Array(1);
+    const bitsI = new Int32Array(bits.buffer);
+    const step = (x: number, up: boolean): number => {
+      if (x === 0) return up ? 2 ** -149 : -(2 ** -149);
+      bits[0] = x;
+      bitsI[0] = bitsI[0]! + (up === x > 0 ? 1 : -1);
+      return bits[0]!;
+    };
+    const tiny = fc.double({ min: -1e-30, max: 1e-30, noNaN: true });
+    const wide = fc.double({ min: -1e30, max: 1e30, noNaN: true });
     fc.assert(
-      fc.property(fc.double({ min: -1e30, max: 1e30, noNaN: true }), fc.double({ min: -1e30, max: 1e30, noNaN: true }), fc.nat(), (low, high, s) => {
-        const o = be.alloc('float32', 9);
-        k.random(o, { dist: 'uniform', seed: s, offset: 3, low, high });
-        const words = new Uint32Array(4);
+      fc.property(fc.oneof(wide, tiny), fc.oneof(wide, tiny), fc.nat(), (low, high, s) => {
         const lo = Math.fround(low);
         const hi = Math.fround(high);
         const range = Math.fround(hi - lo);
-        const bits = new Float32Array(1);
-        const bitsU = new Uint32Array(bits.buffer);
+        const o = be.alloc('float32', 9);
+        const p: RandomParams = { dist: 'uniform', seed: s, offset: 3, low, high };
+        const subnormal = (x: number) => x !== 0 && Math.abs(x) < 2 ** -126;
+        if (subnormal(low) || subnormal(high)) return void expect(() => k.random(o, p)).toThrow(/at least 2⁻¹²⁶/);
+        if (range !== 0 && Math.abs(range) < 2 ** -103) return void expect(() => k.random(o, p)).toThrow(/narrower than 2⁻¹⁰³/);
+        k.random(o, p);
+        const words = new Uint32Array(4);
+        // The smallest float32 ≥ high, and the largest zero-or-normal float32 below it.
+        const threshold = hi >= high ? hi : step(hi, true);
+        const replacement = threshold === 0 ? -(2 ** -126) : ftz(step(threshold, false));
         for (let i = 0; i < 9; i++) {
           philox4x32(3 + Math.floor(i / 4), 0, 0, 0, s >>> 0, Math.floor(s / 2 ** 32), words);
-          let want = Math.fround(lo + Math.fround(range * ((words[i % 4]! >>> 9) * 2 ** -23)));
-          if (high > low && want >= hi) {
-            bits[0] = hi;
-            bitsU[0] = hi > 0 ? bitsU[0]! - 1 : hi === 0 ? 0x80000001 : bitsU[0]! + 1;
-            want = bits[0]!;
-          }
+          let want = ftz(Math.fround(lo + Math.fround(range * ((words[i % 4]! >>> 9) * 2 ** -23))));
+          if (high > low && want >= threshold) want = replacement;
           expect(Object.is(o.data[i], want)).toBe(true);
+          expect(o.data[i] === 0 || Math.abs(o.data[i]!) >= 2 ** -126).toBe(true);
           if (high > low) expect(o.data[i]).toBeLessThan(high);
         }
       }),
-      { seed: 20261201 },
+      { seed: 20261201, numRuns: 300 },
     );
+  });
+
+  it('float32 subnormals never reach an output (GPUs may flush them)', () => {
+    const out = be.alloc('float32', 64);
+    // Every draw of [0, 2⁻¹⁰⁰) is 0 or a normal multiple of range·2⁻²³ = 2⁻¹²³.
+    k.random(out, { dist: 'uniform', seed: 5, offset: 0, low: 0, high: 2 ** -100 });
+    expect(vals(out).every((v) => Object.is(v, 0) || (v >= 2 ** -123 && v < 2 ** -100))).toBe(true);
+    // Subnormal bounds, and ranges whose products would be subnormal, are rejected.
+    expect(() => k.random(out, { dist: 'uniform', seed: 5, offset: 0, low: -1e-40, high: 1 })).toThrow(TesseraError);
+    expect(() => k.random(out, { dist: 'uniform', seed: 5, offset: 0, low: 0, high: 1e-35 })).toThrow(TesseraError);
+    // Where high rounds down to a float32 below it, that float32 is a valid draw and not replaced.
+    k.random(out, { dist: 'uniform', seed: 5, offset: 0, low: 5, high: 5 + 1e-10 });
+    expect(vals(out).every((v) => v === 5)).toBe(true);
+    // A subnormal keep probability is 0; a subnormal std leaves the mean.
+    k.random(out, { dist: 'bernoulli', seed: 5, offset: 0, p: 1e-40, scale: 1 });
+    expect(vals(out).every((v) => v === 0)).toBe(true);
+    k.random(out, { dist: 'normal', seed: 5, offset: 0, mean: 3, std: 1e-40 });
+    expect(vals(out).every((v) => v === 3)).toBe(true);
   });
 
   it('bounds, mean and std without a finite value are rejected', () => {
@@ -563,18 +634,17 @@ function matmulRef(
   A: ArrayLike<number>,
   B: ArrayLike<number>,
   p: { batch: number; m: number; n: number; k: number; transA: boolean; transB: boolean; aBatchStride: number; bBatchStride: number },
-): number[] {
-  const out: number[] = [];
+): ProductSums {
+  const out = new ProductSums(p.batch * p.m * p.n);
   for (let b = 0; b < p.batch; b++) {
     for (let i = 0; i < p.m; i++) {
       for (let j = 0; j < p.n; j++) {
-        let s = 0;
+        const o = (b * p.m + i) * p.n + j;
         for (let q = 0; q < p.k; q++) {
           const a = A[b * p.aBatchStride + (p.transA ? q * p.m + i : i * p.k + q)]!;
           const bb = B[b * p.bBatchStride + (p.transB ? j * p.k + q : q * p.n + j)]!;
-          s += a * bb;
+          out.add(o, a, bb);
         }
-        out.push(s);
       }
     }
   }
@@ -600,8 +670,7 @@ describe('matmul', () => {
     const b = randBuf(dtype, (bcastB ? 1 : batch) * kk * n, seed + 1);
     const out = backend.alloc(dtype, batch * m * n);
     backend.kernels.matmul(a, b, out, p);
-    const want = matmulRef(a.data, b.data, p);
-    expectClose(vals(out), Array.from(typed(dtype, want)), tolFor(dtype), `matmul ${JSON.stringify(p)}`);
+    expectProductSums(dtype, vals(out), matmulRef(a.data, b.data, p), `matmul ${JSON.stringify(p)}`);
   }
 
   it('matches the triple loop over shapes, transposes and batch broadcasting', () => {
@@ -634,14 +703,50 @@ describe('matmul', () => {
     check('float64', 4, 5, 7, 0, false, false, false, false, 8);
   });
 
-  it('the WebAssembly SIMD tile loop and the JS micro-kernel agree bit for bit', () => {
-    expect(be.simd).toBe(true);
+  it('the WebAssembly SIMD tile loops without relaxed SIMD and the JS micro-kernels agree bit for bit', () => {
+    const plain = createCpuBackend({ threads: 1, relaxedSimd: false });
     const portable = createCpuBackend({ threads: 1, simd: false });
-    expect(portable.simd).toBe(false);
+    expect([plain.simd, plain.relaxedSimd, portable.simd, portable.relaxedSimd]).toEqual([true, false, false, false]);
     try {
       fc.assert(
         fc.property(
-          fc.integer({ min: 1, max: 150 }),
+          floatDType,
+          fc.integer({ min: 2, max: 150 }),
+          fc.integer({ min: 2, max: 300 }),
+          fc.integer({ min: 1, max: 600 }),
+          fc.boolean(),
+          fc.boolean(),
+          fc.integer(),
+          (dtype, m, n, kk, tA, tB, seed) => {
+            const p = { batch: 1, m, n, k: kk, transA: tA, transB: tB, aBatchStride: 0, bBatchStride: 0 };
+            const a = randBuf(dtype, m * kk, seed);
+            const b = randBuf(dtype, kk * n, seed + 1);
+            const simdOut = plain.alloc(dtype, m * n);
+            plain.kernels.matmul(a, b, simdOut, p);
+            const jsOut = portable.alloc(dtype, m * n);
+            portable.kernels.matmul(a, b, jsOut, p);
+            expect(vals(jsOut)).toEqual(vals(simdOut));
+            expectProductSums(dtype, vals(simdOut), matmulRef(a.data, b.data, p), 'matmul');
+            for (const x of [a, b]) be.free(x);
+          },
+        ),
+        { numRuns: 25 },
+      );
+    } finally {
+      plain.dispose();
+      portable.dispose();
+    }
+  });
+
+  // f32x4.relaxed_madd may round once (fused) or twice, so relaxed results are not reproducible in JS. What
+  // holds: they meet the float32 bound, and they are exact wherever every product and partial sum is.
+  it('relaxed SIMD is available in Node, meets the float32 bound, and is exact on exactly representable sums', () => {
+    expect([be.simd, be.relaxedSimd]).toEqual([true, true]);
+    const plain = createCpuBackend({ threads: 1, relaxedSimd: false });
+    try {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 2, max: 150 }),
           fc.integer({ min: 2, max: 300 }),
           fc.integer({ min: 1, max: 600 }),
           fc.boolean(),
@@ -651,19 +756,27 @@ describe('matmul', () => {
             const p = { batch: 1, m, n, k: kk, transA: tA, transB: tB, aBatchStride: 0, bBatchStride: 0 };
             const a = randBuf('float32', m * kk, seed);
             const b = randBuf('float32', kk * n, seed + 1);
-            const simdOut = be.alloc('float32', m * n);
-            k.matmul(a, b, simdOut, p);
-            const jsOut = portable.alloc('float32', m * n);
-            portable.kernels.matmul(a, b, jsOut, p);
-            expect(vals(jsOut)).toEqual(vals(simdOut));
-            expectClose(vals(simdOut), Array.from(Float32Array.from(matmulRef(a.data, b.data, { ...p, aBatchStride: 0, bBatchStride: 0 }))), 2e-6, 'matmul');
-            for (const x of [a, b, simdOut]) be.free(x);
+            const out = be.alloc('float32', m * n);
+            k.matmul(a, b, out, p);
+            expectProductSums('float32', vals(out), matmulRef(a.data, b.data, p), 'relaxed matmul');
+            // Integers in [-8, 8]: |products| ≤ 64 and |partial sums| ≤ 38400 < 2²⁴, so every rounding is exact.
+            const r = rng(seed);
+            const ia = buf('float32', Array.from({ length: m * kk }, () => Math.round(r() * 8)));
+            const ib = buf('float32', Array.from({ length: kk * n }, () => Math.round(r() * 8)));
+            const exact = be.alloc('float32', m * n);
+            k.matmul(ia, ib, exact, p);
+            const twice = plain.alloc('float32', m * n);
+            plain.kernels.matmul(ia, ib, twice, p);
+            const want = Array.from(matmulRef(ia.data, ib.data, p).sum);
+            expect(vals(exact)).toEqual(want);
+            expect(vals(twice)).toEqual(want);
+            for (const x of [a, b, out, ia, ib, exact]) be.free(x);
           },
         ),
         { numRuns: 25 },
       );
     } finally {
-      portable.dispose();
+      plain.dispose();
     }
   });
 
@@ -765,10 +878,11 @@ describe('conv2d', () => {
         const bias = withBias ? randBuf(dtype, p.cOut, seed + 2) : null;
         const y = be.alloc(dtype, sz.y);
         k.conv2d(x, w, bias, y, p);
-        const want = new Array<number>(sz.y).fill(0);
-        if (bias) for (let yi = 0; yi < sz.y; yi++) want[yi] = bias.data[Math.floor(yi / (p.outH * p.outW)) % p.cOut]!;
-        convLoops(p, (xi, wi, yi) => (want[yi] = want[yi]! + x.data[xi]! * w.data[wi]!));
-        expectClose(vals(y), Array.from(typed(dtype, want)), tolFor(dtype), 'conv2d');
+        const want = bias
+          ? new ProductSums(sz.y, Array.from({ length: sz.y }, (_, yi) => bias.data[Math.floor(yi / (p.outH * p.outW)) % p.cOut]!))
+          : new ProductSums(sz.y);
+        convLoops(p, (xi, wi, yi) => want.add(yi, x.data[xi]!, w.data[wi]!));
+        expectProductSums(dtype, vals(y), want, 'conv2d');
       }),
       { numRuns: 250 },
     );
@@ -786,14 +900,14 @@ describe('conv2d', () => {
         const dw = randBuf(dtype, sz.w, seed + 4, 100);
         k.conv2dBackwardInput(dy, w, dx, p);
         k.conv2dBackwardFilter(x, dy, dw, p);
-        const wantDx = new Array<number>(sz.x).fill(0);
-        const wantDw = new Array<number>(sz.w).fill(0);
+        const wantDx = new ProductSums(sz.x);
+        const wantDw = new ProductSums(sz.w);
         convLoops(p, (xi, wi, yi) => {
-          wantDx[xi] = wantDx[xi]! + dy.data[yi]! * w.data[wi]!;
-          wantDw[wi] = wantDw[wi]! + dy.data[yi]! * x.data[xi]!;
+          wantDx.add(xi, dy.data[yi]!, w.data[wi]!);
+          wantDw.add(wi, dy.data[yi]!, x.data[xi]!);
         });
-        expectClose(vals(dx), Array.from(typed(dtype, wantDx)), tolFor(dtype), 'dx');
-        expectClose(vals(dw), Array.from(typed(dtype, wantDw)), tolFor(dtype), 'dw');
+        expectProductSums(dtype, vals(dx), wantDx, 'dx');
+        expectProductSums(dtype, vals(dw), wantDw, 'dw');
       }),
       { numRuns: 250 },
     );
@@ -931,18 +1045,17 @@ describe('conv2d', () => {
       ];
       for (const p of layers) {
         const dtype: FloatDType = p.cIn === 16 ? 'float64' : 'float32';
-        const round = (a: Float64Array): number[] => Array.from(typed(dtype, a));
         const sz = convSizes(p);
         const xs = randBuf(dtype, sz.x, 1).data;
         const ws = randBuf(dtype, sz.w, 2).data;
         const dys = randBuf(dtype, sz.y, 3).data;
-        const wantY = new Float64Array(sz.y);
-        const wantDx = new Float64Array(sz.x);
-        const wantDw = new Float64Array(sz.w);
+        const wantY = new ProductSums(sz.y);
+        const wantDx = new ProductSums(sz.x);
+        const wantDw = new ProductSums(sz.w);
         convLoops(p, (xi, wi, yi) => {
-          wantY[yi] = wantY[yi]! + xs[xi]! * ws[wi]!;
-          wantDx[xi] = wantDx[xi]! + dys[yi]! * ws[wi]!;
-          wantDw[wi] = wantDw[wi]! + dys[yi]! * xs[xi]!;
+          wantY.add(yi, xs[xi]!, ws[wi]!);
+          wantDx.add(xi, dys[yi]!, ws[wi]!);
+          wantDw.add(wi, dys[yi]!, xs[xi]!);
         });
         for (const backend of [be, threaded]) {
           const upload = (data: TypedArray): CpuBuffer => {
@@ -959,9 +1072,9 @@ describe('conv2d', () => {
           backend.kernels.conv2d(x, w, null, y, p);
           backend.kernels.conv2dBackwardInput(dy, w, dx, p);
           backend.kernels.conv2dBackwardFilter(x, dy, dw, p);
-          expectClose(vals(y), round(wantY), tolFor(dtype), 'y');
-          expectClose(vals(dx), round(wantDx), tolFor(dtype), 'dx');
-          expectClose(vals(dw), round(wantDw), tolFor(dtype), 'dw');
+          expectProductSums(dtype, vals(y), wantY, 'y');
+          expectProductSums(dtype, vals(dx), wantDx, 'dx');
+          expectProductSums(dtype, vals(dw), wantDw, 'dw');
         }
       }
     } finally {

@@ -9,27 +9,34 @@
  * elements consumes ⌈n / 4⌉ blocks; the global generator advances its offset by that much.
  *
  * Notation: f32(x) rounds a real to the nearest float32 (ties to even); ⊕ ⊖ ⊗ are float32 add, subtract and
- * multiply, each rounded to nearest-even on its own — never fused into a multiply-add — with float32 subnormals
- * kept (no flush to zero).
+ * multiply, each rounded to nearest-even on its own — never fused into a multiply-add. ftz(v) = +0 where
+ * |v| < 2⁻¹²⁶, else v: float32 subnormals never reach an output, because devices may flush them (WGSL permits
+ * it and SwiftShader does, in arithmetic and comparisons), and the stream is arranged so that whether a
+ * device flushes cannot change a bit (below).
  *
  * u(x) = bitcast_f32((x >>> 9) | 0x3f800000) ⊖ 1 = (x >>> 9) · 2⁻²³ ∈ [0, 1), exact (the subtraction of two
  * floats in [1, 2) loses nothing).
  *
  * Host constants: `randomConstants(p, dtype)` computes them once per fill (and rejects what has no finite
  * float32 meaning with a TesseraError), so a device kernel receives only float32 values:
- * - uniform: lo = f32(low), hi = f32(high), range = hi ⊖ lo; threshold = hi where high > low, else +∞;
- *   replacement = the largest float32 strictly below hi (−2⁻¹⁴⁹ for hi = 0). lo, hi and range must be finite.
- * - bernoulli: p₃₂ = f32(p), scale₃₂ = f32(scale).
- * - normal: mean₃₂ = f32(mean), std₃₂ = f32(std), both finite.
+ * - uniform: lo = f32(low), hi = f32(high), range = hi ⊖ lo; where high > low, threshold = the smallest float32
+ *   ≥ high (hi, or the float32 above it where hi < high) and replacement = the largest float32 < high that is
+ *   0 or normal (the float32 below threshold; 0 for threshold = 2⁻¹²⁶, −2⁻¹²⁶ for threshold = 0); where
+ *   high ≤ low, threshold = +∞ (no replacement). Rejected: lo, hi or range not finite; a bound that is not 0
+ *   but below 2⁻¹²⁶ in magnitude; 0 < |range| < 2⁻¹⁰³ (then range ⊗ u could be subnormal; from 2⁻¹⁰³ on it is
+ *   0 or normal, as u ≥ 2⁻²³ where u ≠ 0).
+ * - bernoulli: p₃₂ = ftz(f32(p)), scale₃₂ = ftz(f32(scale)).
+ * - normal: mean₃₂ = ftz(f32(mean)), std₃₂ = ftz(f32(std)), both finite.
  *
  * float32 outputs, per element (x = the element's word):
- * - uniform: v = lo ⊕ (range ⊗ u(x)); out = v ≥ threshold ? replacement : v. Bit-identical on every backend.
- *   (v ≥ lo always; out < high always.)
+ * - uniform: v = ftz(lo ⊕ (range ⊗ u(x))); out = v ≥ threshold ? replacement : v. Bit-identical on every
+ *   backend: every operand is 0 or normal, and lo ⊕ p, a multiple of 2⁻¹⁴⁹, is below 2⁻¹²⁶ in magnitude
+ *   exactly when ftz zeroes it, flushing device or not. (out < high always.)
  * - bernoulli: out = u(x) < p₃₂ ? scale₃₂ : 0. Bit-identical on every backend.
  * - normal, Box–Muller on the lane pairs (0, 1) and (2, 3) of a block (a lone last lane of a fill still uses
  *   its pair's words): with x₀, x₁ the pair's words,
  *     u1 = 1 ⊖ u(x₀) ∈ [2⁻²³, 1] (exact), t = u(x₁) ⊖ 0.5 ∈ [−½, ½) (exact),
- *     r = √(−2 ln u1), z₀ = r · cos 2πt (lane 0 or 2), z₁ = r · sin 2πt (lane 1 or 3), out = mean₃₂ ⊕ (std₃₂ ⊗ z).
+ *     r = √(−2 ln u1), z₀ = r · cos 2πt (lane 0 or 2), z₁ = r · sin 2πt (lane 1 or 3), out = ftz(mean₃₂ ⊕ (std₃₂ ⊗ z)).
  *   (The angle lies in [−π, π) rather than [0, 2π); the distribution is the same.) Only z is approximate: the
  *   CPU reference computes it in float64 (Math.log/sqrt/cos/sin, 2π·t in float64) and rounds it to float32 once;
  *   a device computes it in float32 to within a few ulps of ln, √, cos and sin, with its native functions where
@@ -42,16 +49,17 @@
  *     absolute; SwiftShader's are off by 1.9e-4).
  *   The max(…, 0) a device may put under the root guards a log returning a tiny positive value just below 1.
  *   The affine step is the same float32 ⊕/⊗ everywhere, so
- *   |out − out_ref| ≤ NORMAL_TOLERANCE.atol·|std| + NORMAL_TOLERANCE.rtol·(|out_ref| + |mean|), measured across
- *   backends (see NORMAL_TOLERANCE) and enforced by the conformance kit through `normalTolerance(mean, std)`.
- * float64 outputs (CPU only, for gradcheck): the same u(x), the same formulas with float64 operations: lo = low,
- * range = high − low, threshold = high where high > low, replacement = the float64 below high; bernoulli
+ *   |out − out_ref| ≤ NORMAL_TOLERANCE.atol·|std| + NORMAL_TOLERANCE.rtol·(|out_ref| + |mean|) + 2⁻¹²⁶ (a
+ *   subnormal std₃₂ ⊗ z that one device flushes), measured across backends (see NORMAL_TOLERANCE) and enforced
+ *   by the conformance kit through `normalTolerance(mean, std)`.
+ * float64 outputs (CPU only, for gradcheck): the same u(x), the same formulas with float64 operations and no
+ * ftz: lo = low, range = high − low, threshold = high where high > low, replacement = the float64 below high; bernoulli
  * compares u(x) < f32(p) (so float32 and float64 masks are identical) and yields scale; normal computes
  * z as above and out = mean + std · z in float64.
  *
  * Keeping devices from contracting a ⊗ followed by ⊕ into one fused multiply-add:
- * - CUDA: __fmul_rn / __fadd_rn (documented never to be merged into an FMA), compiled without -ftz and without
- *   --use_fast_math (which would flush subnormals and swap in approximate functions).
+ * - CUDA: __fmul_rn / __fadd_rn (documented never to be merged into an FMA), without --use_fast_math (which
+ *   would swap in approximate log/sin/cos); -ftz either way, the result is the same (ftz above).
  * - WGSL: the product is passed through bitcast<u32>, XORed with a zero read from the uniform parameters (which
  *   no compiler can prove zero) and bitcast back before the add, so no shader compiler can fuse the two.
  * - JavaScript (this file): there is no FMA; a float32 product of two float32s is exact in float64 and Math.fround
@@ -135,6 +143,29 @@ export function below(x: number, f32: boolean): number {
   return f64Scratch[0]!;
 }
 
+/** The smallest normal float32, 2⁻¹²⁶. */
+const MIN_NORMAL_F32 = 1.1754943508222875e-38;
+/** The narrowest non-empty float32 uniform range: range ⊗ u stays normal for every u ≥ 2⁻²³. */
+const MIN_RANGE_F32 = 2 ** -103;
+
+/** ftz(v): +0 for a float32 below 2⁻¹²⁶ in magnitude (subnormals and −0), else v. */
+export function flushSubnormal(v: number): number {
+  return Math.abs(v) < MIN_NORMAL_F32 ? 0 : v;
+}
+
+/** Whether x is not 0 but below 2⁻¹²⁶ in magnitude. */
+function isSubnormal(x: number): boolean {
+  return x !== 0 && Math.abs(x) < MIN_NORMAL_F32;
+}
+
+/** The smallest float32 strictly above a finite float32 x (+∞ above the largest). */
+function above(x: number): number {
+  if (x === 0) return 1.401298464324817e-45;
+  f32Scratch[0] = x;
+  i32Scratch[0] = x > 0 ? i32Scratch[0]! + 1 : i32Scratch[0]! - 1;
+  return f32Scratch[0]!;
+}
+
 /** What a device kernel receives for one fill: values already rounded to the output dtype (see the header). */
 export type RandomConstants =
   | { dist: 'uniform'; lo: number; range: number; threshold: number; replacement: number }
@@ -147,12 +178,12 @@ export type RandomConstants =
  * high − low that overflows).
  */
 export function randomConstants(p: RandomParams, dtype: 'float32' | 'float64'): RandomConstants {
-  const round = dtype === 'float32' ? Math.fround : (x: number) => x;
   const f32 = dtype === 'float32';
-  if (p.dist === 'bernoulli') return { dist: 'bernoulli', p: Math.fround(p.p), scale: round(p.scale) };
+  const round = f32 ? Math.fround : (x: number) => x;
+  if (p.dist === 'bernoulli') return { dist: 'bernoulli', p: flushSubnormal(Math.fround(p.p)), scale: f32 ? flushSubnormal(Math.fround(p.scale)) : p.scale };
   if (p.dist === 'normal') {
-    const mean = round(p.mean);
-    const std = round(p.std);
+    const mean = f32 ? flushSubnormal(Math.fround(p.mean)) : p.mean;
+    const std = f32 ? flushSubnormal(Math.fround(p.std)) : p.std;
     if (!Number.isFinite(mean) || !Number.isFinite(std)) {
       throw new TesseraError('random', `normal needs a finite ${dtype} mean and std, got mean ${p.mean} and std ${p.std}`);
     }
@@ -160,15 +191,28 @@ export function randomConstants(p: RandomParams, dtype: 'float32' | 'float64'): 
   }
   const lo = round(p.low);
   const hi = round(p.high);
-  const range = round(hi - lo);
+  const range = f32 ? Math.fround(hi - lo) : hi - lo;
+  const bounds = `[${p.low}, ${p.high})`;
   if (!Number.isFinite(lo) || !Number.isFinite(hi) || !Number.isFinite(range)) {
     throw new TesseraError(
       'random',
-      `uniform needs bounds whose ${dtype} values and difference are finite, got [${p.low}, ${p.high})` +
+      `uniform needs bounds whose ${dtype} values and difference are finite, got ${bounds}` +
         (Number.isFinite(lo) && Number.isFinite(hi) ? ` (high − low overflows ${dtype})` : ''),
     );
   }
-  return { dist: 'uniform', lo, range, threshold: p.high > p.low ? hi : Infinity, replacement: below(hi, f32) };
+  if (!f32) return { dist: 'uniform', lo, range, threshold: p.high > p.low ? hi : Infinity, replacement: below(hi, false) };
+  if (isSubnormal(p.low) || isSubnormal(p.high)) {
+    throw new TesseraError('random', `uniform bounds must be 0 or at least 2⁻¹²⁶ in magnitude for float32 (GPUs may flush subnormals), got ${bounds}`);
+  }
+  if (range !== 0 && Math.abs(range) < MIN_RANGE_F32) {
+    throw new TesseraError(
+      'random',
+      `uniform ${bounds} is narrower than 2⁻¹⁰³ in float32, where its draws would need subnormal products that GPUs may flush; draw a wider range and scale it`,
+    );
+  }
+  if (!(p.high > p.low)) return { dist: 'uniform', lo, range, threshold: Infinity, replacement: hi };
+  const threshold = hi >= p.high ? hi : above(hi);
+  return { dist: 'uniform', lo, range, threshold, replacement: threshold === 0 ? -MIN_NORMAL_F32 : flushSubnormal(below(threshold, true)) };
 }
 
 /**
@@ -181,7 +225,7 @@ export const NORMAL_TOLERANCE = { atol: 2e-6, rtol: 4e-7 } as const;
 
 /** `NORMAL_TOLERANCE` as the (atol, rtol) pair of an elementwise |got − want| ≤ atol + rtol·|want| check. */
 export function normalTolerance(mean: number, std: number): { atol: number; rtol: number } {
-  return { atol: NORMAL_TOLERANCE.atol * Math.abs(std) + NORMAL_TOLERANCE.rtol * Math.abs(mean), rtol: NORMAL_TOLERANCE.rtol };
+  return { atol: NORMAL_TOLERANCE.atol * Math.abs(std) + NORMAL_TOLERANCE.rtol * Math.abs(mean) + MIN_NORMAL_F32, rtol: NORMAL_TOLERANCE.rtol };
 }
 
 /**
@@ -193,6 +237,7 @@ export function philoxFill(out: Float32Array | Float64Array, p: RandomParams): R
   const f32 = out instanceof Float32Array;
   const c = randomConstants(p, f32 ? 'float32' : 'float64');
   const round = f32 ? Math.fround : (x: number) => x;
+  const output = f32 ? flushSubnormal : (x: number) => x;
   const [k0, k1] = splitU64(p.seed);
   const words = new Uint32Array(4);
   const n = out.length;
@@ -206,12 +251,12 @@ export function philoxFill(out: Float32Array | Float64Array, p: RandomParams): R
         const t = uniformFromBits(words[pair + 1]!) - 0.5;
         const theta = 2 * Math.PI * t;
         const r = Math.sqrt(-2 * Math.log(u1));
-        out[i + pair] = round(c.mean + round(c.std * round(r * Math.cos(theta))));
-        if (pair + 1 < lanes) out[i + pair + 1] = round(c.mean + round(c.std * round(r * Math.sin(theta))));
+        out[i + pair] = output(round(c.mean + round(c.std * round(r * Math.cos(theta)))));
+        if (pair + 1 < lanes) out[i + pair + 1] = output(round(c.mean + round(c.std * round(r * Math.sin(theta)))));
       }
     } else if (c.dist === 'uniform') {
       for (let l = 0; l < lanes; l++) {
-        const v = round(c.lo + round(c.range * uniformFromBits(words[l]!)));
+        const v = output(round(c.lo + round(c.range * uniformFromBits(words[l]!))));
         out[i + l] = v >= c.threshold ? c.replacement : v;
       }
     } else {
