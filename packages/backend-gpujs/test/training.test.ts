@@ -1,0 +1,30 @@
+// A training step of a small CNN on gpujs matches the same steps on the CPU backend from the same seed (same
+// Philox initialisation and dropout masks), and a long loop keeps memory() and the live texture count flat.
+import { backendByName, memory } from '@tessera/tensor';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { GpujsBackend } from '../src/index.js';
+import { skipReason } from './available.js';
+import { compareRuns, trainSmallCnn } from './shared/small-cnn.js';
+
+let skip: string | null = null;
+beforeAll(async () => {
+  skip = await skipReason();
+});
+
+describe('training: gpujs against cpu', () => {
+  it('three SGD steps of a small CNN give the same losses and weights', async (ctx) => {
+    if (skip) return ctx.skip(skip);
+    const gpu = await trainSmallCnn('gpujs', 3);
+    const cpu = await trainSmallCnn('cpu', 3);
+    expect(compareRuns(gpu, cpu)).toBeNull();
+  });
+
+  it('1000 steps keep memory() and the live texture count flat', async (ctx) => {
+    if (skip) return ctx.skip(skip);
+    const backend = (await backendByName('gpujs')) as GpujsBackend;
+    await trainSmallCnn('gpujs', 2);
+    const before = { mem: memory().backends.gpujs, textures: backend.liveTextures, bytes: backend.memory() };
+    await trainSmallCnn('gpujs', 1000);
+    expect({ mem: memory().backends.gpujs, textures: backend.liveTextures, bytes: backend.memory() }).toEqual(before);
+  });
+});
