@@ -1,8 +1,9 @@
 // The grid executor of the host emulation: a launch's blocks run one after another; a block's threads are
 // cooperative fibers (created once with makecontext, switched with _setjmp/_longjmp: no signal-mask
 // syscall per switch). Scheduling is deterministic but interleaved: every runnable fiber runs to its next
-// barrier or warp collective, in forward order in one barrier phase and in reverse order in the next, so a
-// missing __syncthreads makes a reader run before (or after) the writer it needed and gives wrong results.
+// barrier or warp collective, in an order that changes with each barrier phase and each block (forward or
+// reverse, rotated), so a missing __syncthreads makes a reader run before the writer it needed somewhere in
+// the launch and gives wrong results.
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,7 +185,7 @@ std::string where(const Fiber* f) {
 }
 
 /** Runs one block to completion; false (with e.fault) when it faulted or deadlocked. */
-bool run_block() {
+bool run_block(unsigned blockLinear) {
   Executor& e = ex();
   for (unsigned t = 0; t < e.threads; t++) {
     Fiber* f = e.fibers[t];
@@ -202,8 +203,13 @@ bool run_block() {
     bool ran = true;
     while (ran && !e.faulted) {
       ran = false;
+      // The order changes with every barrier phase and every block: forward or reverse, rotated, so over a
+      // launch each thread runs both before and after each other thread between two barriers.
+      const unsigned turn = phase + blockLinear;
+      const unsigned start = ((turn >> 1) * 97u) % e.threads;
       for (unsigned i = 0; i < e.threads && !e.faulted; i++) {
-        Fiber* f = e.fibers[phase % 2 == 0 ? i : e.threads - 1 - i];
+        const unsigned k = (start + i) % e.threads;
+        Fiber* f = e.fibers[turn % 2 == 0 ? k : e.threads - 1 - k];
         if (f->state != RUNNABLE) continue;
         resume(f);
         ran = true;
@@ -344,7 +350,7 @@ std::string execute_grid(const char* name, dim3 grid, dim3 block, KernelBody* bo
     for (unsigned y = 0; y < grid.y; y++)
       for (unsigned x = 0; x < grid.x; x++) {
         current_block_idx = {x, y, z};
-        if (!run_block()) {
+        if (!run_block(x + grid.x * (y + grid.y * z))) {
           // Fibers left mid-kernel cannot be resumed into another launch: start them afresh.
           for (Fiber* f : e.fibers) prepare(f);
           e.body = nullptr;
