@@ -18,6 +18,7 @@ import { TesseraError, nn, noGrad, tensor, type Tensor } from '@tessera/tensor';
 import { PAPER_LRN, alexnet, type AlexNet } from '../src/index.js';
 import { importOnnx, loadOnnxInto, onnxTensorToFloat32, onnxTensorToInts, parseOnnxModel } from '../src/onnx/index.js';
 import { OnnxGraphView } from '../src/onnx/graph-view.js';
+import { runPython } from './python.js';
 
 // ---- a protobuf / ONNX encoder for the tests ----------------------------------------------------------------
 
@@ -511,7 +512,7 @@ async function logitsOf(m: AlexNet, stem: 'paper' | 'torchvision'): Promise<{ go
 }
 
 describe('ONNX import against PyTorch', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     if (dir) return;
     const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
     if (probe.status !== 0) {
@@ -520,7 +521,7 @@ describe('ONNX import against PyTorch', () => {
       return;
     }
     ownDir = mkdtempSync(join(tmpdir(), 'tessera-onnx-'));
-    const res = spawnSync('/usr/bin/python3', [script, ownDir, '--seed', '0'], { encoding: 'utf8', timeout: 110_000 });
+    const res = await runPython([script, ownDir, '--seed', '0'], 110_000);
     if (res.status !== 0 || !existsSync(join(ownDir, 'paper_zoo.onnx')))
       throw new Error(`scripts/onnx_fixtures.py failed (${res.status ?? res.signal}): ${res.stderr}`);
     dir = ownDir;

@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { F, loadSafetensors, type Tensor } from '@tessera/tensor';
 import { alexnet } from '../src/index.js';
+import { runPython } from './python.js';
 
 const script = new URL('../scripts/torchvision_fixture.py', import.meta.url).pathname;
 let dir: string | null = null;
 let fixture: string | null = process.env.TESSERA_TORCHVISION_FIXTURE ?? null;
 let unavailable = '';
 
-beforeAll(() => {
+beforeAll(async () => {
   if (fixture) return;
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
   if (probe.status !== 0) {
@@ -25,7 +26,7 @@ beforeAll(() => {
   }
   dir = mkdtempSync(join(tmpdir(), 'tessera-tv-'));
   fixture = join(dir, 'torchvision-alexnet.safetensors');
-  const res = spawnSync('/usr/bin/python3', [script, fixture, '--batch', '2', '--seed', '0'], { encoding: 'utf8' });
+  const res = await runPython([script, fixture, '--batch', '2', '--seed', '0']);
   if (res.status !== 0 || !existsSync(fixture)) throw new Error(`fixture script failed: ${res.stderr}`);
 });
 

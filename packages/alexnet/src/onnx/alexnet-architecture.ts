@@ -51,7 +51,7 @@ export interface AlexNetArchitecture {
 }
 
 /** The architecture of `model` (built with `options`). */
-export function readArchitecture(model: AlexNet, options: AlexNetOptions): AlexNetArchitecture {
+function readArchitecture(model: AlexNet, options: AlexNetOptions): AlexNetArchitecture {
   const variant = model.variant;
   if (variant !== 'paper' && variant !== 'torchvision') {
     throw new TesseraError(IMPORT_OP, `ONNX import supports the 'paper' and 'torchvision' AlexNets, not '${variant}'`);
