@@ -71,6 +71,10 @@ export function loadNative(): NativeAddon {
       status && !status.built ? status.reason : 'the addon build/Release/tessera_onednn.node is missing (run npm run build -w @tessera/backend-onednn)';
     throw new TesseraError('onednn', `the oneDNN backend was not built: ${reason}`);
   }
+  // OpenMP's default, spinning for a while after each parallel region, steals the core the JS thread needs
+  // between kernels; on the 2-core dev machine under load it made a 2-thread AlexNet forward 1.7× slower
+  // than sleeping at once (README). libgomp reads this when the addon loads it, so it is set first.
+  if (typeof process !== 'undefined' && process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
   try {
     cached = createRequire(import.meta.url)(path) as NativeAddon;
   } catch (err) {
