@@ -54,7 +54,7 @@ try {
   page.on('pageerror', (e) => console.error(`page error: ${e}`));
   await page.goto(url);
   await page.waitForFunction(() => typeof globalThis.runBench === 'function', undefined, { timeout: 120_000 });
-  const ua = await page.evaluate(() => navigator.userAgent);
+  const ua = await page.evaluate(() => globalThis.navigator.userAgent);
   console.log(`${ua.match(/Chrome\/[\d.]+/)?.[0] ?? ua}, batch ${BATCH}, best of ${REPS} after a warm-up`);
   const r = await page.evaluate(([b, n]) => globalThis.runBench(b, n), [BATCH, REPS]);
   console.log(`gpujs on ${r.renderer}`);
