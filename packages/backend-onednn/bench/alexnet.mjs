@@ -7,6 +7,7 @@
 //
 //   node bench/alexnet.mjs [--threads N] [--batch 8] [--reduced-batch 64] [--iters 3] [--train-iters 2]
 //                          [--skip-tfjs] [--skip-torch] [--skip-cpu]
+import { Buffer } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
