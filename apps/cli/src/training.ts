@@ -64,7 +64,7 @@ export async function runTraining(args: string[], ctx: Context, recipe: Training
   const data = await prepareData(spec, { ...(variant ? { variant } : {}), log: ctx.log, ...(values.stats ? { stats: values.stats as string } : {}) });
   const rule = (values.rule as string | undefined) ?? 'paper';
   if (rule !== 'paper' && rule !== 'pytorch') throw new TesseraError('--rule', `must be paper or pytorch, got ${JSON.stringify(rule)}`);
-  const epochs = intOption(values.epochs, 'epochs', recipe.epochs(data.variant), 0);
+  const epochs = intOption(values.epochs, 'epochs', recipe.epochs(data.variant), 1);
   const batchSize = intOption(values['batch-size'], 'batch-size', recipe.batchSize);
   const lr = numberOption(values.lr, 'lr', recipe.lr(data.variant));
   const seed = intOption(values.seed, 'seed', 0, 0);

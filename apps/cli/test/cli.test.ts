@@ -37,6 +37,9 @@ describe('tessera', () => {
     expect(fm.stderr).toMatch(/Fashion-MNIST is not at/);
     const badEpochs = await run(['train', '--epochs', 'two']);
     expect(badEpochs.stderr).toMatch(/--epochs: must be an integer/);
+    const noEpochs = await run(['train', '--epochs', '0']);
+    expect(noEpochs.code).toBe(1);
+    expect(noEpochs.stderr).toMatch(/--epochs: must be an integer ≥ 1, got "0"/);
     const noBackend = await run(['bench', '--backend', 'nonexistent']);
     expect(noBackend.code).toBe(1);
   });
@@ -75,6 +78,15 @@ describe('tessera', () => {
     expect(predicted.stdout).toContain(file);
     expect(predicted.stdout.trim().split('\n')).toHaveLength(4); // the image, then 3 classes (only 3 exist)
     expect(predicted.stdout).toMatch(/%\s+\S+/);
+    const badTop = await run(['predict', file, '--checkpoint', join(out, 'checkpoints'), '--top', 'abc']);
+    expect(badTop.code).toBe(1);
+    expect(badTop.stderr).toMatch(/--top: must be an integer ≥ 1, got "abc"/);
+
+    // Figures for a checkpoint, written elsewhere: the curves still come from the run's own step log.
+    const elsewhere = await run(['visualize', '--checkpoint', join(out, 'checkpoints'), '--out', join(root, 'vis-ckpt')]);
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    expect(elsewhere.stdout).toContain(join(root, 'vis-ckpt', 'conv1-filters.png'));
+    expect(readFileSync(join(root, 'vis-ckpt', 'curves.svg'), 'utf8')).toBe(readFileSync(join(out, 'figures', 'curves.svg'), 'utf8'));
 
     const vis = await run(['visualize', '--log', join(out, 'log.jsonl'), '--out', join(root, 'vis')]);
     expect(vis.code, vis.stderr).toBe(0);

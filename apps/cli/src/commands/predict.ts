@@ -5,7 +5,7 @@ import { decodeImage, imagenetClasses, torchvisionTestTransform, transformImage,
 import { F, TesseraError, loadSafetensors, noGrad, tensor, tidy, type Tensor } from '@tessera/tensor';
 import { loadCheckpointModel, openCheckpoint } from '../checkpoint.js';
 import type { Context } from '../context.js';
-import { parse } from '../options.js';
+import { intOption, parse } from '../options.js';
 import { selectBackend } from '../select-backend.js';
 
 interface Loaded {
@@ -63,7 +63,7 @@ export async function predictCommand(args: string[], ctx: Context): Promise<void
   await selectBackend(values.backend as string | undefined);
   const loaded = await loadModel(values);
   loaded.model.eval();
-  const k = Math.min(Number(values.top ?? 5), loaded.classNames.length);
+  const k = Math.min(intOption(values.top, 'top', 5), loaded.classNames.length);
   // Images are decoded to the side the transform crops from (256 → 224, 32 → 28, or the model side itself).
   const crop = loaded.transform.crop;
   const decodeSide = crop ? Math.round((crop.size * 256) / 224) : loaded.side;

@@ -13,6 +13,8 @@ export async function visualizeCommand(args: string[], ctx: Context): Promise<vo
   if (!values.checkpoint && !values.log) throw new TesseraError('visualize', 'needs --checkpoint PATH and/or --log FILE.jsonl');
   const written: string[] = [];
   let outDir = values.out ? resolve(values.out as string) : null;
+  // The run's log: --log, else log.jsonl of the run the checkpoint belongs to (beside its checkpoints/ folder).
+  let logPath = (values.log as string | undefined) ?? null;
   if (values.checkpoint) {
     const checkpoint = await openCheckpoint(values.checkpoint as string);
     const { sidecarPath, sidecar } = checkpoint;
@@ -20,14 +22,15 @@ export async function visualizeCommand(args: string[], ctx: Context): Promise<vo
     outDir ??= join(dirname(sidecarPath), '..', 'figures');
     mkdirSync(outDir, { recursive: true });
     written.push(await writeConv1Filters(model, outDir));
-    const logPath = values.log ? (values.log as string) : join(dirname(sidecarPath), '..', 'log.jsonl');
-    if (!values.log && !existsSync(logPath)) {
+    const besideRun = join(dirname(sidecarPath), '..', 'log.jsonl');
+    if (logPath === null && existsSync(besideRun)) logPath = besideRun;
+    if (logPath === null) {
+      // No step log: the per-epoch history the sidecar carries still draws the curves.
       await writeCurves(sidecar.history, null, join(outDir, 'curves'));
       written.push(join(outDir, 'curves.png'), join(outDir, 'curves.svg'));
     }
   }
-  if (values.log || (values.checkpoint && outDir && existsSync(join(outDir, '..', 'log.jsonl')))) {
-    const logPath = (values.log as string | undefined) ?? join(outDir!, '..', 'log.jsonl');
+  if (logPath !== null) {
     const log = await readTrainingLog(logPath);
     outDir ??= dirname(resolve(logPath));
     mkdirSync(outDir, { recursive: true });
