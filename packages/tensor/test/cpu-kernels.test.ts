@@ -761,8 +761,14 @@ describe('matmul', () => {
             expectProductSums('float32', vals(out), matmulRef(a.data, b.data, p), 'relaxed matmul');
             // Integers in [-8, 8]: |products| ≤ 64 and |partial sums| ≤ 38400 < 2²⁴, so every rounding is exact.
             const r = rng(seed);
-            const ia = buf('float32', Array.from({ length: m * kk }, () => Math.round(r() * 8)));
-            const ib = buf('float32', Array.from({ length: kk * n }, () => Math.round(r() * 8)));
+            const ia = buf(
+              'float32',
+              Array.from({ length: m * kk }, () => Math.round(r() * 8)),
+            );
+            const ib = buf(
+              'float32',
+              Array.from({ length: kk * n }, () => Math.round(r() * 8)),
+            );
             const exact = be.alloc('float32', m * n);
             k.matmul(ia, ib, exact, p);
             const twice = plain.alloc('float32', m * n);
@@ -879,7 +885,10 @@ describe('conv2d', () => {
         const y = be.alloc(dtype, sz.y);
         k.conv2d(x, w, bias, y, p);
         const want = bias
-          ? new ProductSums(sz.y, Array.from({ length: sz.y }, (_, yi) => bias.data[Math.floor(yi / (p.outH * p.outW)) % p.cOut]!))
+          ? new ProductSums(
+              sz.y,
+              Array.from({ length: sz.y }, (_, yi) => bias.data[Math.floor(yi / (p.outH * p.outW)) % p.cOut]!),
+            )
           : new ProductSums(sz.y);
         convLoops(p, (xi, wi, yi) => want.add(yi, x.data[xi]!, w.data[wi]!));
         expectProductSums(dtype, vals(y), want, 'conv2d');

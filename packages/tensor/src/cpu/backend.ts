@@ -9,8 +9,9 @@ import { type DType, DTYPES, type TypedArray, bytesPerElement, dtypeOfTyped } fr
 import { BufferPool } from '../backend-toolkit/buffer-pool.js';
 import { TesseraError } from '../errors.js';
 import { createCpuKernels } from './kernels/index.js';
-import { GEMM_WASM } from './kernels/gemm-wasm.js';
+import { gemmWasm } from './kernels/gemm-wasm.js';
 import { type GemmFn, type GemmScratch, createGemmScratch, gemm } from './kernels/matmul.js';
+import { relaxedSimdAvailable } from './kernels/relaxed-simd.js';
 import type { CpuRuntime, WorkerTask } from './kernels/runtime.js';
 import type { FloatArray } from './kernels/util.js';
 import { ThreadPool, threadsSupported } from './threads.js';
@@ -34,10 +35,16 @@ export interface CpuBackendOptions {
    */
   poolBytes?: number;
   /**
-   * Run the GEMM tile loop in WebAssembly SIMD (default: wherever it is available). false forces the
-   * portable JS micro-kernel, which computes bit-identical results about 4× slower.
+   * Run the GEMM tile loops in WebAssembly SIMD (default: wherever it is available). false forces the
+   * portable JS micro-kernels, which compute bit-identical results (to `relaxedSimd: false`) several times slower.
    */
   simd?: boolean;
+  /**
+   * Let float32 GEMMs use relaxed SIMD's multiply-add, which the engine may fuse (default: wherever available;
+   * in Node 20 this sets V8's --experimental-wasm-relaxed-simd). Fused results differ from the JS kernels in
+   * the last bits; false keeps float32 GEMMs reproducible in JS (f32x4 multiply, then add).
+   */
+  relaxedSimd?: boolean;
 }
 
 /** GEMMs below this many multiply-adds (≈0.15 ms on one core) do not pay for a round trip to the workers (≈20–50 µs). */
@@ -81,10 +88,12 @@ export class CpuBackend implements Backend<CpuBuffer> {
   readonly kernels: Kernels<CpuBuffer>;
   /** Total threads for GEMMs, the calling one included. */
   readonly threads: number;
-  /** Whether GEMMs run their tile loop in WebAssembly SIMD. */
+  /** Whether GEMMs run their tile loops in WebAssembly SIMD. */
   get simd(): boolean {
-    return this.mainScratch.block !== null;
+    return this.mainScratch.block64 !== null;
   }
+  /** Whether float32 GEMMs use relaxed SIMD's (possibly fused) multiply-add. */
+  readonly relaxedSimd: boolean;
 
   /**
    * Storage lives in SharedArrayBuffers when worker threads may touch it. V8 does not count those towards
@@ -115,8 +124,11 @@ export class CpuBackend implements Backend<CpuBuffer> {
     if (!Number.isInteger(threads) || threads < 1) throw new TesseraError('cpu', `threads must be a positive integer, got ${threads}`);
     const poolBytes = options.poolBytes ?? 256 * 2 ** 20;
     if (!(poolBytes >= 0)) throw new TesseraError('cpu', `poolBytes must be non-negative, got ${poolBytes}`);
-    this.wasm = options.simd === false ? null : GEMM_WASM;
+    // The relaxed module, where wanted and the engine validates it (enabling it in Node first), else the plain one.
+    const relaxed = options.simd !== false && options.relaxedSimd !== false && relaxedSimdAvailable() ? gemmWasm(true) : null;
+    this.wasm = options.simd === false ? null : (relaxed ?? gemmWasm(false));
     this.mainScratch = createGemmScratch(this.wasm);
+    this.relaxedSimd = relaxed !== null && this.mainScratch.block32 !== null;
     this.shared = threads > 1 && threadsSupported();
     this.threads = this.shared ? threads : 1;
     if (!this.shared) this.pool = null;

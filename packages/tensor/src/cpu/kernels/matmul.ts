@@ -1,28 +1,42 @@
 /**
  * Single-threaded GEMM core and the batched matmul kernel.
  *
- * The core follows the Goto/BLIS scheme: C is computed in MC×NC tiles; for every KC-deep slice the A and B
- * blocks are packed into contiguous float64 panels (MR rows / NR columns interleaved per k, zero-padded at
- * the edges, transposes and arbitrary strides resolved here), and a 4×4 register-blocked micro-kernel
- * accumulates into a float64 tile that is written to C once per tile. All accumulation is therefore in
- * doubles; float32 outputs are rounded once. Packing to float64 also measured faster than float32 panels
- * in V8 (no conversion per load in the micro-kernel). Where WebAssembly SIMD is available the tile loop runs
- * in gemm-wasm.ts's module (≈4× faster); micro4x4 is the portable fallback with identical results.
- *
- * The functions from `gemm` down are self-contained (they reference only each other, literals and globals)
- * because worker threads rebuild them from their source text; see ../threads.ts.
+ * The core follows the Goto/BLIS scheme: for every KC-deep slice, blocks of A and B are packed into
+ * contiguous panels (MR rows / NR columns interleaved per k, zero-padded at the edges, transposes and
+ * arbitrary strides resolved here), and a register-blocked micro-kernel accumulates tiles of the product.
+ * Two precisions, chosen by the operands:
+ * - float64 (either operand float64): float64 panels, 4×4 tiles, and an MC×NC float64 C tile that sums all
+ *   KC slices before it is written to C once — accumulation entirely in doubles. This is the reference path
+ *   that gradcheck and the conformance kit compare every backend against.
+ * - float32 (both operands float32): float32 panels, F32_MR×F32_NR tiles with float32 accumulation, as
+ *   every peer does, at twice the SIMD lanes. Each KC slice's float32 tile is added onto C (C may be
+ *   float64: the conv filter gradient's batch sum then adds float32 partial products in double). B's block is
+ *   packed once per KC slice and reused by every MC block of A.
+ * Where WebAssembly SIMD is available the tile loops run in gemm-wasm.ts's module; micro4x4 and micro32 are
+ * the portable fallbacks, with identical results except under relaxed SIMD (see gemm-wasm.ts).
  */
 import type { MatmulParams } from '../../backend/kernels.js';
 import type { CpuBuffer } from '../backend.js';
+import { F32_MR, F32_NR } from './gemm-wasm.js';
 import { type FloatArray, floats } from './util.js';
 
-/** Per-thread packing buffers, the float64 C tile and, where available, the WebAssembly block kernel. */
+/** A block kernel of gemm-wasm.ts: (mcp, ncp, kc, pa, pb, ct, ldt, first), addresses and ldt in bytes. */
+export type BlockKernel = (mcp: number, ncp: number, kc: number, pa: number, pb: number, ct: number, ldt: number, first: number) => void;
+
+/**
+ * Per-thread packing buffers and C tile, as float64 and float32 views of the same storage, and, where
+ * available, the WebAssembly block kernels (the storage is then the module's memory).
+ */
 export interface GemmScratch {
   pa: Float64Array;
   pb: Float64Array;
   ct: Float64Array;
-  /** gemm-wasm.ts's `block` over pa/pb/ct, which then live in its memory; null to use micro4x4. */
-  block: ((mcp: number, ncp: number, kc: number, pa: number, pb: number, ct: number, ldt: number, first: number) => void) | null;
+  pa32: Float32Array;
+  pb32: Float32Array;
+  ct32: Float32Array;
+  /** gemm-wasm.ts's block64 / block32 over the views above; null to use micro4x4 / micro32. */
+  block64: BlockKernel | null;
+  block32: BlockKernel | null;
   /** Byte addresses of pa, pb and ct in the WebAssembly memory. */
   paAt: number;
   pbAt: number;
@@ -56,35 +70,53 @@ interface WasmInstantiate {
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
 
-/** Scratch for one thread; with `wasm` (GEMM_WASM's bytes) the block kernel is instantiated into it. */
+// Blocking of the float64 path: a KC×4 B panel (8 KiB) stays in L1 while A panels stream from L2; the MC×NC
+// float64 tile (256 KiB) stays in L2. Throughput is flat within about 2× of these values.
+const KC64 = 256;
+const MC64 = 128;
+const NC64 = 256;
+// The float32 path's blocks (elements) fit in the same storage: MC·KC and MC·NC float32s in half the float64
+// regions, KC·NC in all of pb's.
+const KC32 = 256;
+const MC32 = 128;
+const NC32 = 512;
+
+/** Scratch for one thread; with `wasm` (bytes of gemm-wasm.ts's module) the block kernels are instantiated into it. */
 export function createGemmScratch(wasm: Uint8Array | null): GemmScratch {
-  // MC·KC, KC·NC and MC·NC doubles for the blocking constants in gemm(); 1 MiB, the module's memory.
-  const PA = 128 * 256;
-  const PB = 256 * 256;
-  const CT = 128 * 256;
+  // MC·KC, KC·NC and MC·NC doubles of the float64 path; 1 MiB, the module's memory.
+  const PA = MC64 * KC64;
+  const PB = KC64 * NC64;
+  const CT = MC64 * NC64;
+  const bytes = (PA + PB + CT) * 8;
+  const views = (buf: ArrayBuffer): Omit<GemmScratch, 'block64' | 'block32'> => ({
+    pa: new Float64Array(buf, 0, PA),
+    pb: new Float64Array(buf, PA * 8, PB),
+    ct: new Float64Array(buf, (PA + PB) * 8, CT),
+    pa32: new Float32Array(buf, 0, 2 * PA),
+    pb32: new Float32Array(buf, PA * 8, 2 * PB),
+    ct32: new Float32Array(buf, (PA + PB) * 8, 2 * CT),
+    paAt: 0,
+    pbAt: PA * 8,
+    ctAt: (PA + PB) * 8,
+  });
   const api = (globalThis as unknown as { WebAssembly?: WasmInstantiate }).WebAssembly;
   if (wasm && api) {
     try {
       const { exports } = new api.Instance(new api.Module(wasm), {});
       const memory = exports['mem'] as { buffer: ArrayBuffer };
-      const block = exports['block'] as GemmScratch['block'];
-      const buf = memory.buffer;
-      if (buf.byteLength >= (PA + PB + CT) * 8) {
-        return {
-          pa: new Float64Array(buf, 0, PA),
-          pb: new Float64Array(buf, PA * 8, PB),
-          ct: new Float64Array(buf, (PA + PB) * 8, CT),
-          block,
-          paAt: 0,
-          pbAt: PA * 8,
-          ctAt: (PA + PB) * 8,
-        };
+      if (memory.buffer.byteLength >= bytes) {
+        return { ...views(memory.buffer), block64: exports['block64'] as BlockKernel, block32: exports['block32'] as BlockKernel };
       }
     } catch {
-      // Fall back to the JS micro-kernel below.
+      // Fall back to the JS micro-kernels below.
     }
   }
-  return { pa: new Float64Array(PA), pb: new Float64Array(PB), ct: new Float64Array(CT), block: null, paAt: 0, pbAt: 0, ctAt: 0 };
+  return { ...views(new ArrayBuffer(bytes)), block64: null, block32: null };
+}
+
+/** Equal blocks (e.g. k = 182 + 181 rather than 256 + 107) keep per-block overhead amortised; multiples of `unit`. */
+function step(size: number, max: number, unit: number): number {
+  return Math.ceil(size / Math.ceil(size / max) / unit) * unit;
 }
 
 export function gemm(
@@ -105,11 +137,6 @@ export function gemm(
   beta: number,
   s: GemmScratch,
 ): void {
-  // Blocking: a KC×NR B panel (8 KiB) stays in L1 while A panels stream from L2; the MC×NC float64 tile
-  // (256 KiB) stays in L2. Throughput is flat within about 2× of these values.
-  const KC = 256;
-  const MC = 128;
-  const NC = 256;
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     for (let i = 0; i < m; i++) {
@@ -118,7 +145,7 @@ export function gemm(
     }
     return;
   }
-  // A single row or column has no reuse to block for: dot products or axpys beat padding to 4×4 tiles.
+  // A single row or column has no reuse to block for: dot products or axpys beat padding to tiles.
   if (m === 1) {
     gemvRow(n, k, A, aOff, acs, B, bOff, brs, bcs, C, cOff, 1, beta, s.ct);
     return;
@@ -127,14 +154,32 @@ export function gemm(
     gemvRow(m, k, B, bOff, brs, A, aOff, acs, ars, C, cOff, ldc, beta, s.ct);
     return;
   }
-  const pa = s.pa;
-  const pb = s.pb;
-  const ct = s.ct;
-  // Equal blocks (e.g. k = 182 + 181 rather than 256 + 107) keep the per-tile overhead amortised; m and n
-  // blocks stay multiples of the 4×4 tile.
-  const kStep = Math.ceil(k / Math.ceil(k / KC));
-  const mStep = Math.ceil(m / Math.ceil(m / MC) / 4) * 4;
-  const nStep = Math.ceil(n / Math.ceil(n / NC) / 4) * 4;
+  if (A instanceof Float32Array && B instanceof Float32Array) gemm32(m, n, k, A, aOff, ars, acs, B, bOff, brs, bcs, C, cOff, ldc, beta, s);
+  else gemm64(m, n, k, A, aOff, ars, acs, B, bOff, brs, bcs, C, cOff, ldc, beta, s);
+}
+
+function gemm64(
+  m: number,
+  n: number,
+  k: number,
+  A: FloatArray,
+  aOff: number,
+  ars: number,
+  acs: number,
+  B: FloatArray,
+  bOff: number,
+  brs: number,
+  bcs: number,
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  beta: number,
+  s: GemmScratch,
+): void {
+  const { pa, pb, ct } = s;
+  const kStep = step(k, KC64, 1);
+  const mStep = step(m, MC64, 4);
+  const nStep = step(n, NC64, 4);
   for (let jc = 0; jc < n; jc += nStep) {
     const nc = Math.min(nStep, n - jc);
     const ncp = (nc + 3) & ~3;
@@ -143,11 +188,11 @@ export function gemm(
       const mcp = (mc + 3) & ~3;
       for (let pc = 0; pc < k; pc += kStep) {
         const kc = Math.min(kStep, k - pc);
-        packB(B, bOff + pc * brs + jc * bcs, brs, bcs, kc, nc, pb);
-        packA(A, aOff + ic * ars + pc * acs, ars, acs, mc, kc, pa);
+        packPanels(B, bOff + pc * brs + jc * bcs, bcs, brs, nc, kc, 4, pb);
+        packPanels(A, aOff + ic * ars + pc * acs, ars, acs, mc, kc, 4, pa);
         const first = pc === 0;
-        if (s.block) {
-          s.block(mcp, ncp, kc, s.paAt, s.pbAt, s.ctAt, ncp * 8, first ? 1 : 0);
+        if (s.block64) {
+          s.block64(mcp, ncp, kc, s.paAt, s.pbAt, s.ctAt, ncp * 8, first ? 1 : 0);
           continue;
         }
         for (let jr = 0; jr < ncp; jr += 4) {
@@ -156,43 +201,129 @@ export function gemm(
           }
         }
       }
-      for (let i = 0; i < mc; i++) {
-        const row = cOff + (ic + i) * ldc + jc;
-        const t = i * ncp;
-        if (beta === 0) for (let j = 0; j < nc; j++) C[row + j] = ct[t + j]!;
-        else for (let j = 0; j < nc; j++) C[row + j] = C[row + j]! + ct[t + j]!;
+      addTile(C, cOff + ic * ldc + jc, ldc, ct, ncp, mc, nc, beta);
+    }
+  }
+}
+
+function gemm32(
+  m: number,
+  n: number,
+  k: number,
+  A: Float32Array,
+  aOff: number,
+  ars: number,
+  acs: number,
+  B: Float32Array,
+  bOff: number,
+  brs: number,
+  bcs: number,
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  beta: number,
+  s: GemmScratch,
+): void {
+  const { pa32, pb32, ct32 } = s;
+  const kStep = step(k, KC32, 1);
+  const mStep = step(m, MC32, F32_MR);
+  const nStep = step(n, NC32, F32_NR);
+  for (let jc = 0; jc < n; jc += nStep) {
+    const nc = Math.min(nStep, n - jc);
+    const ncp = Math.ceil(nc / F32_NR) * F32_NR;
+    for (let pc = 0; pc < k; pc += kStep) {
+      const kc = Math.min(kStep, k - pc);
+      packPanels(B, bOff + pc * brs + jc * bcs, bcs, brs, nc, kc, F32_NR, pb32);
+      for (let ic = 0; ic < m; ic += mStep) {
+        const mc = Math.min(mStep, m - ic);
+        const mcp = Math.ceil(mc / F32_MR) * F32_MR;
+        packPanels(A, aOff + ic * ars + pc * acs, ars, acs, mc, kc, F32_MR, pa32);
+        if (s.block32) s.block32(mcp, ncp, kc, s.paAt, s.pbAt, s.ctAt, ncp * 4, 1);
+        else {
+          for (let jr = 0; jr < ncp; jr += F32_NR) {
+            for (let ir = 0; ir < mcp; ir += F32_MR) micro32(kc, pa32, ir * kc, pb32, jr * kc, ct32, ir * ncp + jr, ncp);
+          }
+        }
+        addTile(C, cOff + ic * ldc + jc, ldc, ct32, ncp, mc, nc, pc === 0 ? beta : 1);
       }
     }
   }
 }
 
-/** Packs A[mc×kc] into MR=4-row panels: pa[(i/4)·kc·4 + k·4 + i%4], zero rows past mc. */
-function packA(A: FloatArray, off: number, rs: number, cs: number, mc: number, kc: number, pa: Float64Array): void {
+/** C[c + i·ldc + j] = (beta ? C[…] : 0) + ct[i·ldt + j] for i < rows, j < cols; one rounding to C's type. */
+function addTile(C: FloatArray, c: number, ldc: number, ct: FloatArray, ldt: number, rows: number, cols: number, beta: number): void {
+  for (let i = 0; i < rows; i++) {
+    const row = c + i * ldc;
+    const t = i * ldt;
+    if (beta === 0) for (let j = 0; j < cols; j++) C[row + j] = ct[t + j]!;
+    else for (let j = 0; j < cols; j++) C[row + j] = C[row + j]! + ct[t + j]!;
+  }
+}
+
+/**
+ * Packs the rows×kc matrix M[off + r·rs + k·cs] into panels of R rows interleaved per k:
+ * out[(r/R)·kc·R + k·R + r%R], zero rows past `rows`. A's blocks are packed as they are, B's as their transpose.
+ */
+function packPanels(M: FloatArray, off: number, rs: number, cs: number, rows: number, kc: number, R: number, out: FloatArray): void {
   let p = 0;
-  for (let i0 = 0; i0 < mc; i0 += 4) {
-    const r0 = off + i0 * rs;
-    if (mc - i0 >= 4) {
-      const r1 = r0 + rs;
-      const r2 = r1 + rs;
-      const r3 = r2 + rs;
+  for (let r0 = 0; r0 < rows; r0 += R) {
+    const base = off + r0 * rs;
+    const full = rows - r0 >= R;
+    if (full && R === 4) {
+      const m1 = base + rs;
+      const m2 = m1 + rs;
+      const m3 = m2 + rs;
       for (let kk = 0, c = 0; kk < kc; kk++, c += cs, p += 4) {
-        pa[p] = A[r0 + c]!;
-        pa[p + 1] = A[r1 + c]!;
-        pa[p + 2] = A[r2 + c]!;
-        pa[p + 3] = A[r3 + c]!;
+        out[p] = M[base + c]!;
+        out[p + 1] = M[m1 + c]!;
+        out[p + 2] = M[m2 + c]!;
+        out[p + 3] = M[m3 + c]!;
       }
+    } else if (full && cs === 1) {
+      // Rows contiguous in k (e.g. a transposed B): stream each row into its interleaved slots.
+      for (let r = 0; r < R; r++) {
+        const src = base + r * rs;
+        for (let kk = 0, q = p + r; kk < kc; kk++, q += R) out[q] = M[src + kk]!;
+      }
+      p += kc * R;
     } else {
-      const mr = mc - i0;
-      for (let kk = 0, c = 0; kk < kc; kk++, c += cs, p += 4) {
-        for (let i = 0; i < 4; i++) pa[p + i] = i < mr ? A[r0 + i * rs + c]! : 0;
+      const live = Math.min(R, rows - r0);
+      for (let kk = 0, c = 0; kk < kc; kk++, c += cs, p += R) {
+        for (let r = 0; r < live; r++) out[p + r] = M[base + r * rs + c]!;
+        for (let r = live; r < R; r++) out[p + r] = 0;
       }
     }
   }
 }
 
-/** Packs B[kc×nc] into NR=4-column panels: pb[(j/4)·kc·4 + k·4 + j%4], zero columns past nc — packA of Bᵀ. */
-function packB(B: FloatArray, off: number, rs: number, cs: number, kc: number, nc: number, pb: Float64Array): void {
-  packA(B, off, cs, rs, nc, kc, pb);
+/**
+ * ct[4×8 at co, row stride ldt] = Σ_k pa[ao + 4k + i] · pb[bo + 8k + j] in float32 arithmetic: each product
+ * and each sum rounded to float32 (Math.fround of a double operation on float32 values is the float32
+ * operation), exactly as block32's f32x4.mul and f32x4.add. The tile shape is gemm-wasm.ts's F32_MR×F32_NR.
+ */
+// prettier-ignore
+function micro32(kc: number, pa: Float32Array, ao: number, pb: Float32Array, bo: number, ct: Float32Array, co: number, ldt: number): void {
+  const f = Math.fround;
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0, c05 = 0, c06 = 0, c07 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0, c16 = 0, c17 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c24 = 0, c25 = 0, c26 = 0, c27 = 0;
+  let c30 = 0, c31 = 0, c32 = 0, c33 = 0, c34 = 0, c35 = 0, c36 = 0, c37 = 0;
+  for (let kk = 0; kk < kc; kk++, ao += 4, bo += 8) {
+    const a0 = pa[ao]!, a1 = pa[ao + 1]!, a2 = pa[ao + 2]!, a3 = pa[ao + 3]!;
+    const b0 = pb[bo]!, b1 = pb[bo + 1]!, b2 = pb[bo + 2]!, b3 = pb[bo + 3]!, b4 = pb[bo + 4]!, b5 = pb[bo + 5]!, b6 = pb[bo + 6]!, b7 = pb[bo + 7]!;
+    c00 = f(c00 + f(a0 * b0)); c01 = f(c01 + f(a0 * b1)); c02 = f(c02 + f(a0 * b2)); c03 = f(c03 + f(a0 * b3)); c04 = f(c04 + f(a0 * b4)); c05 = f(c05 + f(a0 * b5)); c06 = f(c06 + f(a0 * b6)); c07 = f(c07 + f(a0 * b7));
+    c10 = f(c10 + f(a1 * b0)); c11 = f(c11 + f(a1 * b1)); c12 = f(c12 + f(a1 * b2)); c13 = f(c13 + f(a1 * b3)); c14 = f(c14 + f(a1 * b4)); c15 = f(c15 + f(a1 * b5)); c16 = f(c16 + f(a1 * b6)); c17 = f(c17 + f(a1 * b7));
+    c20 = f(c20 + f(a2 * b0)); c21 = f(c21 + f(a2 * b1)); c22 = f(c22 + f(a2 * b2)); c23 = f(c23 + f(a2 * b3)); c24 = f(c24 + f(a2 * b4)); c25 = f(c25 + f(a2 * b5)); c26 = f(c26 + f(a2 * b6)); c27 = f(c27 + f(a2 * b7));
+    c30 = f(c30 + f(a3 * b0)); c31 = f(c31 + f(a3 * b1)); c32 = f(c32 + f(a3 * b2)); c33 = f(c33 + f(a3 * b3)); c34 = f(c34 + f(a3 * b4)); c35 = f(c35 + f(a3 * b5)); c36 = f(c36 + f(a3 * b6)); c37 = f(c37 + f(a3 * b7));
+  }
+  const o0 = co + 0 * ldt;
+  ct[o0] = c00; ct[o0 + 1] = c01; ct[o0 + 2] = c02; ct[o0 + 3] = c03; ct[o0 + 4] = c04; ct[o0 + 5] = c05; ct[o0 + 6] = c06; ct[o0 + 7] = c07;
+  const o1 = co + 1 * ldt;
+  ct[o1] = c10; ct[o1 + 1] = c11; ct[o1 + 2] = c12; ct[o1 + 3] = c13; ct[o1 + 4] = c14; ct[o1 + 5] = c15; ct[o1 + 6] = c16; ct[o1 + 7] = c17;
+  const o2 = co + 2 * ldt;
+  ct[o2] = c20; ct[o2 + 1] = c21; ct[o2 + 2] = c22; ct[o2 + 3] = c23; ct[o2 + 4] = c24; ct[o2 + 5] = c25; ct[o2 + 6] = c26; ct[o2 + 7] = c27;
+  const o3 = co + 3 * ldt;
+  ct[o3] = c30; ct[o3 + 1] = c31; ct[o3 + 2] = c32; ct[o3 + 3] = c33; ct[o3 + 4] = c34; ct[o3 + 5] = c35; ct[o3 + 6] = c36; ct[o3 + 7] = c37;
 }
 
 /**
