@@ -57,6 +57,17 @@ function readTestTransform(t: Record<string, unknown>, f: SidecarFieldReader): T
   }
   if (t.channels !== undefined) f.integer(t.channels, 'channels', 1);
   if (t.flip !== undefined) f.boolean(t.flip, 'flip');
+  if (t.normalize !== undefined) {
+    const norm = f.object(t.normalize, 'normalize');
+    if (norm.kind === 'image') {
+      // JSON writes the mean image (a Float32Array) as {"0": v, "1": v, …}; an array of numbers is read too.
+      const raw = Array.isArray(norm.mean) ? norm.mean : f.object(norm.mean, 'normalize.mean');
+      const values = Object.values(raw);
+      const mean = new Float32Array(values.length);
+      values.forEach((v, i) => (mean[i] = f.number(v, `normalize.mean[${i}]`)));
+      t = { ...t, normalize: { ...norm, mean } };
+    }
+  }
   return t as TransformSpec;
 }
 
