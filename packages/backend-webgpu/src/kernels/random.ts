@@ -90,7 +90,8 @@ const unfused = (expr: string) => `bitcast<f32>(bitcast<u32>(${expr}) ^ zero)`;
 
 /** Per-block WGSL for each distribution; `x` holds the block's four words, `b` is the block index. */
 const LANES: Record<RandomParams['dist'], string> = {
-  // c0 = lo, c1 = range, c2 = hi, c3 = the float32 below hi; flags bit 0: high > low (clamp at hi).
+  // c0 = lo, c1 = range, c2 = threshold (the smallest float32 ≥ high), c3 = replacement; flags bit 0: clamp
+  // (high > low and the threshold is finite).
   uniform:
     `  for (var l = 0u; l < 4u; l++) {\n    let e = 4u * b + l;\n    if (e >= n) { break; }\n` +
     `    var v = ftz(c0 + ${unfused('c1 * u01(x[l])')});\n` +
