@@ -84,7 +84,7 @@ export async function runTraining(args: string[], ctx: Context, recipe: Training
       ? alexnet({ variant: 'reduced', numClasses: data.numClasses, inChannels: data.channels, inputSize: data.side, seed, dropout })
       : alexnet({ variant: data.variant, numClasses: data.numClasses, seed, dropout });
   ctx.log(
-    `tessera ${recipe.name}: ${data.variant} AlexNet (${model.parameterCount().toLocaleString('en-US')} parameters) on ${data.description}, backend ${backend}`,
+    `tessera ${recipe.name}: ${data.variant} AlexNet (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}, backend ${backend}`,
   );
   ctx.log(
     `recipe: ${epochs} epochs, batch ${batchSize}, SGD lr ${lr} momentum ${values.momentum ?? 0.9} weight decay ${values['weight-decay'] ?? 5e-4} (${rule} rule), dropout ${dropout}${lrDrop ? `, lr ÷10 from epoch ${lrDrop}` : ', lr ÷10 when validation error stops improving'}; output in ${out}`,

@@ -1,15 +1,5 @@
 export { AlexNet, alexnet, averageCropProbabilities, PAPER_LRN, type AlexNetOptions, type AlexNetVariant } from './model.js';
-export {
-  Trainer,
-  resolveCheckpoint,
-  readSidecar,
-  type TrainerOptions,
-  type BatchSource,
-  type TrainBatch,
-  type StepInfo,
-  type EpochRecord,
-  type CheckpointSidecar,
-} from './trainer.js';
+export { Trainer, resolveCheckpoint, type TrainerOptions, type BatchSource, type TrainBatch, type StepInfo, type EpochRecord } from './trainer.js';
 export { ErrorMeter, batchCounts, type ErrorRates } from './metrics.js';
 export * from './figures/index.js';
 export {
@@ -33,4 +23,11 @@ export {
   type OnnxTensor,
   type OnnxValueInfo,
 } from './onnx/index.js';
-export { CHECKPOINT_SIDECAR_FORMAT, SidecarFieldReader, parseCheckpointSidecar, readCheckpointSidecar, type DescribeReader } from './checkpoint-sidecar.js';
+export {
+  CHECKPOINT_SIDECAR_FORMAT,
+  SidecarFieldReader,
+  parseCheckpointSidecar,
+  readCheckpointSidecar,
+  type CheckpointSidecar,
+  type DescribeReader,
+} from './checkpoint-sidecar.js';

@@ -187,11 +187,6 @@ export class AlexNet extends nn.Module {
     if (this.avgpool) y = this.avgpool.forward(y);
     return this.classifier.forward(y.flatten(1));
   }
-
-  /** Number of trainable parameters. */
-  parameterCount(): number {
-    return this.parameters().reduce((n, t) => n + t.size, 0);
-  }
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type Tensor,
 } from '@tessera/tensor';
 import { ErrorMeter, type ErrorRates } from './metrics.js';
+import { CHECKPOINT_SIDECAR_FORMAT, readCheckpointSidecar, type CheckpointSidecar } from './checkpoint-sidecar.js';
 
 /** What a loader yields: NCHW float32 images and int32 labels (crops image-major when crops > 1). */
 export interface TrainBatch {
@@ -87,20 +88,6 @@ export interface EpochRecord {
   seconds: number;
   val?: ErrorRates;
   valTenCrop?: ErrorRates;
-}
-
-export interface CheckpointSidecar {
-  format: 'tessera.alexnet.checkpoint';
-  version: 1;
-  /** Epochs completed. */
-  epoch: number;
-  weights: string;
-  optimizer: optim.OptimizerStateDict['meta'];
-  scheduler: unknown;
-  rng: RngState;
-  loader: unknown;
-  history: EpochRecord[];
-  describe: Record<string, unknown>;
 }
 
 export class Trainer {
@@ -298,7 +285,7 @@ export class Trainer {
     for (const [k, v] of optState.tensors) tensors.set(`optimizer.${k}`, v);
     await saveSafetensors(tensors, join(dir, weights), { metadata: { format: 'tessera.alexnet.checkpoint', epoch: String(this.epoch) } });
     const sidecar: CheckpointSidecar = {
-      format: 'tessera.alexnet.checkpoint',
+      format: CHECKPOINT_SIDECAR_FORMAT,
       version: 1,
       epoch: this.epoch,
       weights,
@@ -322,7 +309,7 @@ export class Trainer {
    */
   async loadCheckpoint(path: string): Promise<CheckpointSidecar> {
     const sidecarPath = await resolveCheckpoint(path);
-    const sidecar = await readSidecar(sidecarPath);
+    const sidecar = await readCheckpointSidecar(sidecarPath);
     const dir = sidecarPath.slice(0, sidecarPath.lastIndexOf('/') + 1) || './';
     const file = await loadSafetensors(join(dir, sidecar.weights));
     const modelState = new Map<string, Tensor>();
@@ -348,7 +335,7 @@ export class Trainer {
    */
   private restoreScheduler(sidecar: CheckpointSidecar): void {
     const s = this.scheduler;
-    const saved = sidecar.scheduler as optim.SchedulerState | null;
+    const saved = sidecar.scheduler;
     const same = s !== null && typeof saved === 'object' && saved !== null && saved.type === s.kind;
     if (same) s.loadStateDict(saved);
     else if (s instanceof optim.MultiStepLR) {
@@ -381,17 +368,4 @@ export async function resolveCheckpoint(path: string): Promise<string> {
   } catch (err) {
     throw new TesseraError('resume', `${latest} is not a tessera checkpoint pointer: ${(err as Error).message}`);
   }
-}
-
-export async function readSidecar(path: string): Promise<CheckpointSidecar> {
-  let parsed: Partial<CheckpointSidecar>;
-  try {
-    parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<CheckpointSidecar>;
-  } catch (err) {
-    throw new TesseraError('resume', `cannot read checkpoint ${path}: ${(err as Error).message}`);
-  }
-  if (parsed.format !== 'tessera.alexnet.checkpoint' || typeof parsed.epoch !== 'number' || typeof parsed.weights !== 'string') {
-    throw new TesseraError('resume', `${path} is not a tessera AlexNet checkpoint sidecar (format, epoch and weights are required)`);
-  }
-  return parsed as CheckpointSidecar;
 }

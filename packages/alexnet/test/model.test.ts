@@ -5,7 +5,7 @@ import { PAPER_LRN, alexnet } from '../src/index.js';
 describe('AlexNet architecture', () => {
   it('the paper variant has exactly 60,965,224 parameters for 1000 classes and the paper geometry', () => {
     const m = alexnet({ variant: 'paper', seed: 1 });
-    expect(m.parameterCount()).toBe(60_965_224);
+    expect(m.numParameters()).toBe(60_965_224);
     const shapes = Object.fromEntries([...m.stateDict()].map(([k, v]) => [k, v.shape.slice()]));
     expect(shapes['features.0.weight']).toEqual([96, 3, 11, 11]);
     expect(shapes['features.4.weight']).toEqual([256, 48, 5, 5]);
@@ -37,7 +37,7 @@ describe('AlexNet architecture', () => {
       'classifier.6.weight',
       'classifier.6.bias',
     ]);
-    expect(m.parameterCount()).toBe(61_100_840);
+    expect(m.numParameters()).toBe(61_100_840);
     m.dispose();
   });
 

@@ -3,7 +3,7 @@
  * fields) as a Float32Array, integer ones (INT64, INT32) as numbers. Payloads kept in external files, and
  * payloads whose length does not match the dims, are refused with the tensor named.
  */
-import { TesseraError } from '@tessera/tensor';
+import { TesseraError, io } from '@tessera/tensor';
 import { decodeFloat32LE, decodeFloat64LE } from './protobuf.js';
 import { DTYPE, IMPORT_OP, dtypeName, fmtDims, numel, type OnnxTensor } from './types.js';
 
@@ -25,26 +25,6 @@ function checkCount(t: OnnxTensor, what: string, got: number, field: string): vo
       `${what} '${t.name}' (${dtypeName(t.dataType)} ${fmtDims(t.dims)}) needs ${want} values but ${field} holds ${got}: the file is truncated or corrupt`,
     );
   }
-}
-
-function f16ToF32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const frac = bits & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-let f16Table: Float32Array | null = null;
-
-/** All 65536 binary16 values as float32 (256 KiB, built on first use): decoding fc6 is then a table lookup. */
-function f16Lut(): Float32Array {
-  if (!f16Table) {
-    f16Table = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) f16Table[h] = f16ToF32(h);
-  }
-  return f16Table;
 }
 
 /** A tensor's values as float32 (FLOAT, FLOAT16, BFLOAT16 or DOUBLE; DOUBLE is rounded). */
@@ -70,28 +50,18 @@ export function onnxTensorToFloat32(t: OnnxTensor, what = 'tensor'): Float32Arra
     case DTYPE.FLOAT16:
     case DTYPE.BFLOAT16: {
       const half = t.dataType === DTYPE.FLOAT16;
-      const out = new Float32Array(n);
       if (raw) {
         checkCount(t, what, raw.length / 2, 'raw_data');
-        if (half) {
-          const lut = f16Lut();
-          for (let i = 0; i < n; i++) out[i] = lut[raw[2 * i]! | (raw[2 * i + 1]! << 8)]!;
-        } else {
-          const u = new Uint32Array(out.buffer);
-          for (let i = 0; i < n; i++) u[i] = ((raw[2 * i]! | (raw[2 * i + 1]! << 8)) << 16) >>> 0;
-        }
-        return out;
+        return half ? io.decodeF16(raw) : io.decodeBF16(raw);
       }
       // Without raw_data, 16-bit floats are stored one per int32_data element (their bit pattern).
       checkCount(t, what, t.int32Data.length, 'int32_data');
-      if (half) {
-        const lut = f16Lut();
-        for (let i = 0; i < n; i++) out[i] = lut[t.int32Data[i]! & 0xffff]!;
-      } else {
-        const u = new Uint32Array(out.buffer);
-        for (let i = 0; i < n; i++) u[i] = ((t.int32Data[i]! & 0xffff) << 16) >>> 0;
+      const bytes = new Uint8Array(2 * n);
+      for (let i = 0; i < n; i++) {
+        bytes[2 * i] = t.int32Data[i]! & 0xff;
+        bytes[2 * i + 1] = (t.int32Data[i]! >> 8) & 0xff;
       }
-      return out;
+      return half ? io.decodeF16(bytes) : io.decodeBF16(bytes);
     }
     case DTYPE.DOUBLE: {
       const src = raw ? decodeFloat64LE(raw) : t.doubleData;

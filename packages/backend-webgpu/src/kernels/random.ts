@@ -1,13 +1,13 @@
 /**
  * Philox 4x32-10 random fills, one invocation per counter block (four elements), following the stream defined
  * in @tessera/tensor's random/philox.ts: integer Philox, u(x) by a bitcast, then a few float32 operations. The
- * host takes the fill's float32 constants from the reference (`philoxFill` on an empty array returns them,
+ * host takes the fill's float32 constants from the reference (`randomConstants` in the toolkit, which returns them
  * validated), so uniform and bernoulli are bit-identical to the CPU backend: products are kept from fusing
  * into the following add, and results below 2⁻¹²⁶ are written as +0 whether or not this device flushed them.
  * Normal draws differ from the CPU only by float32 log, sqrt, sin and cos.
  */
 import type { RandomParams } from '@tessera/tensor';
-import { philoxFill, splitU64 } from '@tessera/tensor/backend';
+import { randomConstants, splitU64 } from '@tessera/tensor/backend';
 import { planLinear } from '../binding-windows/contiguous.js';
 import { type GpuBuffer, Params, type Runtime } from '../runtime.js';
 import { WG, mainHeader, storage } from '../wgsl/common.js';
@@ -132,7 +132,7 @@ export function randomKernels(rt: Runtime) {
 
   function random(out: GpuBuffer, p: RandomParams): void {
     rt.alive('random');
-    const c = philoxFill(new Float32Array(0), p);
+    const c = randomConstants(p, 'float32');
     let consts: [number, number, number, number];
     let flags = 0;
     if (c.dist === 'uniform') {

@@ -11,5 +11,16 @@ export { TesseraError, fmtShape } from '../errors.js';
 export { contiguousStrides, collapseDims } from './strides.js';
 export { sizeClass, type SizeClassPolicy } from './size-class.js';
 export { BufferPool, type BufferPoolPrimitives, type BufferPoolOptions, type BufferPoolStats } from './buffer-pool.js';
-export { philox4x32, philoxFill, splitU64, blocksFor } from '../random/philox.js';
+export {
+  philox4x32,
+  philoxFill,
+  splitU64,
+  blocksFor,
+  uniformFromBits,
+  flushSubnormal,
+  randomConstants,
+  type RandomConstants,
+  NORMAL_TOLERANCE,
+  normalTolerance,
+} from '../random/philox.js';
 export { type DType, DTYPES, type TypedArray, bytesPerElement, allocTyped, dtypeOfTyped } from '../dtype.js';

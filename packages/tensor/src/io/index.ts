@@ -1,4 +1,4 @@
-/** `io`: reading and writing tensors (safetensors). */
+/** `io`: reading and writing tensors (safetensors), and the 16-bit float decoders other formats share. */
 export {
   saveSafetensors,
   loadSafetensors,
@@ -17,3 +17,4 @@ export {
   type SafetensorsHeader,
   type RawTensor,
 } from './format.js';
+export { f16BitsToNumber, decodeF16, decodeBF16 } from './half.js';

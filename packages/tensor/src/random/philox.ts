@@ -19,8 +19,7 @@
  *
  * Host constants: `randomConstants(p, dtype)` computes them once per fill (and rejects what has no finite
  * float32 meaning with a TesseraError, the same error on every backend), so a device kernel receives only
- * float32 values. (Until the toolkit re-exports `randomConstants`, `philoxFill(new Float32Array(0), p)` returns
- * them.)
+ * float32 values; backends import it from the toolkit (`@tessera/tensor/backend`).
  * - uniform: lo = f32(low), hi = f32(high), range = hi ⊖ lo; where high > low, threshold = the smallest float32
  *   ≥ high (hi, or the float32 above it where hi < high) and replacement = the largest float32 < high that is
  *   0 or normal (the float32 below threshold; 0 for threshold = 2⁻¹²⁶, −2⁻¹²⁶ for threshold = 0); where

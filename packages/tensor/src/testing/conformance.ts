@@ -10,6 +10,7 @@ import { backendByName } from '../backend/registry.js';
 import type { SgdParams } from '../backend/kernels.js';
 import { tidy } from '../engine.js';
 import { bernoulli, rand, randn, tensor } from '../ops/creation.js';
+import { normalTolerance } from '../random/philox.js';
 import * as F from '../functional.js';
 import { OP_CASES, type OpCase } from './cases.js';
 import { gradcheck } from './gradcheck.js';
@@ -66,7 +67,6 @@ export function describeConformance(backendName: string, opts: ConformanceOption
 
     it('random: Philox uniform and bernoulli match the CPU backend bit for bit, normal within the stated bound', async (ctx) => {
       if (unavailable) return ctx.skip(unavailable);
-      const { normalTolerance } = await import('../random/philox.js');
       // Bounds of any size, but 0 or normal well away from float32's subnormals (rejected alike by every backend).
       const bound = fc.double({ min: -1e6, max: 1e6, noNaN: true }).map((x) => (Math.abs(x) < 1e-20 ? 0 : x));
       await fc.assert(
