@@ -5,6 +5,7 @@ import { getBackend, initialisedBackend } from '../backend/registry.js';
 import { allocTyped, assertDType, dtypeOfTyped, type DType, type TypedArray } from '../dtype.js';
 import { TesseraError, fmtShape } from '../errors.js';
 import { nextKey } from '../random/generator.js';
+import { randomConstants } from '../random/philox.js';
 import { assertShape, sizeOf } from '../shape.js';
 import { Tensor, type NestedArray } from '../tensor.js';
 import { filled } from './util.js';
@@ -147,6 +148,14 @@ function random(op: string, shape: readonly number[], opts: RandomOptions, param
   const dtype = opts.dtype ?? 'float32';
   if (dtype === 'int32') throw new TesseraError(op, 'draws float tensors; int32 was asked for');
   const backend = resolveBackend(op, opts.backend);
+  // Parameters without a finite float32 meaning are refused here, before anything is allocated or the global
+  // generator advances, with this op's name and the shape (every backend would refuse them alike).
+  try {
+    randomConstants(params({ seed: 0, offset: 0 }), dtype === 'float64' ? 'float64' : 'float32');
+  } catch (err) {
+    if (!(err instanceof TesseraError)) throw err;
+    throw new TesseraError(op, `${err.message.replace(/^random: /, '')} (shape ${fmtShape(s)}, ${dtype})`);
+  }
   const t = Tensor.empty(backend, s, dtype);
   const n = sizeOf(s);
   const key = nextKey(n, opts.seed, op);
