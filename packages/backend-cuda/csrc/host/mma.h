@@ -1,8 +1,11 @@
 // Host emulation of nvcuda::wmma for the shapes the kernels use: m16n16k8 with TF32 inputs and fp32
 // accumulation. A fragment is split over the warp's 32 lanes (lane l holds elements l·E … l·E+E−1 of the
-// tile in row-major order, E = num_elements); load/store are per lane, mma_sync is a warp collective that
-// multiplies the whole tile once every lane has arrived. Inputs are used as TF32 (low 13 mantissa bits
-// dropped, as the tensor cores read them); products are exact in fp32 and summed in k order onto C.
+// tile in row-major order, E = num_elements); mma_sync is a warp collective that multiplies the whole tile
+// once every lane has arrived. load/store are collectives too (every lane must execute them) but, as on the
+// device, they order nothing: a load reads the lane's part before the warp converges and a store writes it
+// after, so a missing __syncwarp between a store and other lanes' reads gives wrong results. Inputs are used
+// as TF32 (low 13 mantissa bits dropped, as the tensor cores read them); products are exact in fp32 and
+// summed in k order onto C.
 #pragma once
 #include <stdint.h>
 #include <string.h>
@@ -111,7 +114,6 @@ inline void fill_fragment(fragment<Use, M, N, K, T, Layout>& f, float v) {
 template <int M, int N, int K, class T>
 inline void load_matrix_sync(fragment<matrix_a, M, N, K, T, col_major>& f, const float* p, unsigned ldm) {
   using F = fragment<matrix_a, M, N, K, T, col_major>;
-  __syncwarp();
   for (int e = 0; e < F::num_elements; e++) {
     int r, c;
     detail::element_position<F>(e, r, c);
@@ -122,7 +124,6 @@ inline void load_matrix_sync(fragment<matrix_a, M, N, K, T, col_major>& f, const
 template <int M, int N, int K, class T>
 inline void load_matrix_sync(fragment<matrix_a, M, N, K, T, row_major>& f, const float* p, unsigned ldm) {
   using F = fragment<matrix_a, M, N, K, T, row_major>;
-  __syncwarp();
   for (int e = 0; e < F::num_elements; e++) {
     int r, c;
     detail::element_position<F>(e, r, c);
@@ -133,7 +134,6 @@ inline void load_matrix_sync(fragment<matrix_a, M, N, K, T, row_major>& f, const
 template <int M, int N, int K, class T>
 inline void load_matrix_sync(fragment<matrix_b, M, N, K, T, row_major>& f, const float* p, unsigned ldm) {
   using F = fragment<matrix_b, M, N, K, T, row_major>;
-  __syncwarp();
   for (int e = 0; e < F::num_elements; e++) {
     int r, c;
     detail::element_position<F>(e, r, c);
@@ -144,7 +144,6 @@ inline void load_matrix_sync(fragment<matrix_b, M, N, K, T, row_major>& f, const
 template <int M, int N, int K, class T>
 inline void load_matrix_sync(fragment<matrix_b, M, N, K, T, col_major>& f, const float* p, unsigned ldm) {
   using F = fragment<matrix_b, M, N, K, T, col_major>;
-  __syncwarp();
   for (int e = 0; e < F::num_elements; e++) {
     int r, c;
     detail::element_position<F>(e, r, c);
@@ -163,7 +162,6 @@ inline void store_matrix_sync(float* p, const fragment<accumulator, M, N, K, T, 
     if (layout == mem_row_major) p[(size_t)r * ldm + c] = f.x[e];
     else p[r + (size_t)c * ldm] = f.x[e];
   }
-  __syncwarp();
 }
 
 template <int M, int N, int K, class LA, class LB>
