@@ -112,6 +112,10 @@ export class GpujsBackend implements Backend<GpujsBuffer> {
   async read(buffer: GpujsBuffer): Promise<TypedArray> {
     this.rt.alive('read');
     if (buffer.freed) throw new TesseraError('read', 'the buffer was freed');
+    // GL work runs synchronously; yielding a macrotask keeps a read as asynchronous as on any GPU, so that
+    // timers and message ports (a test runner's, a page's) are served between reads.
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    if (buffer.freed) throw new TesseraError('read', 'the buffer was freed');
     this.rt.settle();
     const values = this.rt.download(buffer);
     if (buffer.dtype === 'float32') return values;

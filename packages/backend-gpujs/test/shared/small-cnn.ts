@@ -1,5 +1,5 @@
 // A few SGD steps of a small CNN on one backend, from fixed seeds: shared by the Node training test and the
-// headless-browser check. Covers conv + bias, ReLU, max-pool, LRN, a grouped strided conv, adaptive average
+// headless-browser check (after @tessera/backend-webgpu's test helper of the same name). Covers conv + bias, ReLU, max-pool, LRN, a grouped strided conv, adaptive average
 // pooling, dropout, linear, cross-entropy and SGD with momentum and weight decay.
 import { F, type Tensor, backendByName, manualSeed, optim, randn, tensor, tidy, zeros } from '@tessera/tensor';
 
@@ -8,7 +8,8 @@ export interface TrainRun {
   params: Float32Array[];
 }
 
-export async function trainSmallCnn(backend: string, steps: number): Promise<TrainRun> {
+/** `onStep(step)` runs after each step's loss has been read (the leak test samples memory there). */
+export async function trainSmallCnn(backend: string, steps: number, onStep?: (step: number) => void): Promise<TrainRun> {
   await backendByName(backend);
   manualSeed(1234);
   const p = (shape: number[], seed: number, std: number) => randn(shape, { seed, std, backend, requiresGrad: true });
@@ -34,9 +35,11 @@ export async function trainSmallCnn(backend: string, steps: number): Promise<Tra
     });
     losses.push(await loss.item());
     loss.dispose();
+    onStep?.(step);
   }
   const out = await Promise.all(params.map(async (t) => Float32Array.from(await t.data())));
   opt.zeroGrad();
+  opt.disposeState();
   [...params, x, y].forEach((t) => t.dispose());
   return { losses, params: out };
 }
