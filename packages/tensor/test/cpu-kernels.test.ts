@@ -701,6 +701,9 @@ describe('matmul', () => {
     check('float32', 1, 300, 1, 270, false, false, false, false, 6);
     check('float32', 2, 300, 1, 270, true, true, true, false, 7);
     check('float64', 4, 5, 7, 0, false, false, false, false, 8);
+    // The dot kernel (≤ 16 rows, transposed B) across its KC and NC blocks.
+    check('float32', 1, 9, 300, 2100, false, true, false, false, 9);
+    check('float32', 2, 16, 131, 1030, true, true, false, true, 10);
   });
 
   it('the WebAssembly SIMD tile loops without relaxed SIMD and the JS micro-kernels agree bit for bit', () => {
@@ -732,6 +735,20 @@ describe('matmul', () => {
         ),
         { numRuns: 25 },
       );
+      // Past the dot kernel's 1024-deep k blocks and 128-column n blocks.
+      for (const [m, n, kk, tA] of [
+        [9, 300, 2100, false],
+        [16, 129, 1030, true],
+      ] as const) {
+        const p = { batch: 1, m, n, k: kk, transA: tA, transB: true, aBatchStride: 0, bBatchStride: 0 };
+        const a = randBuf('float32', m * kk, m);
+        const b = randBuf('float32', kk * n, n);
+        const simdOut = plain.alloc('float32', m * n);
+        plain.kernels.matmul(a, b, simdOut, p);
+        const jsOut = portable.alloc('float32', m * n);
+        portable.kernels.matmul(a, b, jsOut, p);
+        expect(vals(jsOut)).toEqual(vals(simdOut));
+      }
     } finally {
       plain.dispose();
       portable.dispose();
@@ -894,6 +911,33 @@ describe('conv2d', () => {
         expectProductSums(dtype, vals(y), want, 'conv2d');
       }),
       { numRuns: 250 },
+    );
+  });
+
+  it('batching small images into one forward GEMM changes no bit: a batch equals its images one at a time', () => {
+    fc.assert(
+      fc.property(convParamsArb, floatDType, fc.boolean(), fc.integer({ min: 2, max: 9 }), fc.integer(), (q, dtype, withBias, n, seed) => {
+        const p = { ...q, n };
+        const sz = convSizes(p);
+        const x = randBuf(dtype, sz.x, seed);
+        const w = randBuf(dtype, sz.w, seed + 1);
+        const bias = withBias ? randBuf(dtype, p.cOut, seed + 2) : null;
+        const y = be.alloc(dtype, sz.y);
+        k.conv2d(x, w, bias, y, p);
+        const one = { ...p, n: 1 };
+        const per = sz.x / n;
+        const out = sz.y / n;
+        for (let i = 0; i < n; i++) {
+          const xi = buf(dtype, x.data.subarray(i * per, (i + 1) * per));
+          const yi = be.alloc(dtype, out);
+          k.conv2d(xi, w, bias, yi, one);
+          expect(vals(yi)).toEqual(vals(y).slice(i * out, (i + 1) * out));
+          be.free(xi);
+          be.free(yi);
+        }
+        for (const b of bias ? [x, w, y, bias] : [x, w, y]) be.free(b);
+      }),
+      { numRuns: 100 },
     );
   });
 
@@ -1066,6 +1110,7 @@ describe('conv2d', () => {
           wantDx.add(xi, dys[yi]!, ws[wi]!);
           wantDw.add(wi, dys[yi]!, xs[xi]!);
         });
+        const outputs: number[][][] = [];
         for (const backend of [be, threaded]) {
           const upload = (data: TypedArray): CpuBuffer => {
             const b = backend.alloc(dtype, data.length);
@@ -1084,7 +1129,11 @@ describe('conv2d', () => {
           expectProductSums(dtype, vals(y), wantY, 'y');
           expectProductSums(dtype, vals(dx), wantDx, 'dx');
           expectProductSums(dtype, vals(dw), wantDw, 'dw');
+          outputs.push([vals(y), vals(dx), vals(dw)]);
         }
+        // Forward and input gradient split by images are bit-identical to one thread (the filter gradient's
+        // batch sum is added in a different order).
+        expect(outputs[1]!.slice(0, 2)).toEqual(outputs[0]!.slice(0, 2));
       }
     } finally {
       threaded.dispose();

@@ -10,7 +10,7 @@ import { BufferPool } from '../backend-toolkit/buffer-pool.js';
 import { TesseraError } from '../errors.js';
 import { createCpuKernels } from './kernels/index.js';
 import { gemmWasm } from './kernels/gemm-wasm.js';
-import { type GemmFn, type GemmScratch, createGemmScratch, gemm } from './kernels/matmul.js';
+import { type GemmFn, type GemmScratch, createGemmScratch, gemm, gemmKernel } from './kernels/matmul.js';
 import { relaxedSimdAvailable } from './kernels/relaxed-simd.js';
 import type { CpuRuntime, WorkerTask } from './kernels/runtime.js';
 import type { FloatArray } from './kernels/util.js';
@@ -256,16 +256,23 @@ export class CpuBackend implements Backend<CpuBuffer> {
     const macs = m * n * k;
     const pool = macs >= PARALLEL_MIN_MACS ? this.threadPool() : null;
     const slots = pool && isShared(A) && isShared(B) && isShared(C) ? pool.ready() : [];
-    // Split the dimension whose operand is not duplicated: every part packs all of the other operand.
-    const alongN = n >= m;
+    // Split the dimension whose operand is not duplicated: every part packs all of the other operand. Parts
+    // along m run the whole product's kernel (gemmKernel), else they would round differently.
+    const kernel = gemmKernel(m, n, A, B, brs);
+    const alongN = n >= m || gemmKernel(Math.min(4, m), n, A, B, brs) !== kernel;
     const units = Math.ceil((alongN ? n : m) / 4);
     const parts = Math.min(slots.length + 1, units, Math.floor(macs / (PARALLEL_MIN_MACS / 2)));
-    if (!pool || parts < 2) {
+    const dim = alongN ? n : m;
+    const bound = (t: number): number => Math.min(dim, Math.round((t * units) / parts) * 4);
+    let consistent = true;
+    for (let t = 0; t < parts; t++) {
+      const len = bound(t + 1) - bound(t);
+      if (gemmKernel(alongN ? m : len, alongN ? len : n, A, B, brs) !== kernel) consistent = false;
+    }
+    if (!pool || parts < 2 || !consistent) {
       gemm(m, n, k, A, aOff, ars, acs, B, bOff, brs, bcs, C, cOff, ldc, beta, this.mainScratch);
       return;
     }
-    const dim = alongN ? n : m;
-    const bound = (t: number): number => Math.min(dim, Math.round((t * units) / parts) * 4);
     const slice = (t: number): unknown[] => {
       const lo = bound(t);
       const len = bound(t + 1) - lo;

@@ -5,13 +5,14 @@
  *   forward:         y_g (cOut/g × P)  = W_g (cOut/g × K) · col(x_i,g) (K × P)
  *   backward input:  dx_i,g = col2im(W_gᵀ (K × cOut/g) · dy_g (cOut/g × P))
  *   backward filter: dW_g  += dy_g (cOut/g × P) · col(x_i,g)ᵀ (P × K), summed over the batch in float64.
- * A 1×1, stride-1, unpadded convolution reads x (or writes dx) directly as its patch matrix.
+ * A 1×1, stride-1, unpadded convolution reads x (or writes dx) directly as its patch matrix. The forward
+ * pass puts the patch matrices of several small images side by side, one GEMM for all of them
+ * (imagesPerForwardGemm).
  *
  * With worker threads, a batch is split into contiguous ranges of images, one per thread, each with its own
  * patch scratch: everything (im2col, GEMM, col2im) runs in parallel and nothing is packed twice. A batch
- * too small to split evenly instead runs image by image with each GEMM split across the threads. The
- * functions from im2col to convBackwardFilterRange are self-contained because workers rebuild them from
- * their source text (see ../threads.ts); `mm` is the calling thread's serial or parallel GEMM.
+ * too small to split evenly instead runs image by image with each GEMM split across the threads. Workers
+ * import the range functions (../worker.ts); `mm` is the calling thread's serial or parallel GEMM.
  */
 import type { Conv2dParams } from '../../backend/kernels.js';
 import type { CpuBuffer } from '../backend.js';
@@ -20,20 +21,20 @@ import type { CpuRuntime } from './runtime.js';
 import { type FloatArray, floats } from './util.js';
 
 /**
- * col[(c·kh + r)·kw + s, oh·outW + ow] = x[xOff + c·h·w + ih·w + iw] with ih = oh·sh − ph + r·dh and
- * iw = ow·sw − pw + s·dw, or 0 in the padding. The valid output-column range of each tap is computed once,
- * so the inner loop has no bounds tests.
+ * col[colOff + ((c·kh + r)·kw + s)·ldCol + oh·outW + ow] = x[xOff + c·h·w + ih·w + iw] with ih = oh·sh − ph + r·dh
+ * and iw = ow·sw − pw + s·dw, or 0 in the padding: the image's patch matrix, written at column colOff of a
+ * matrix with row stride ldCol (≥ outH·outW) so that several images can sit side by side. The valid
+ * output-column range of each tap is computed once, so the inner loop has no bounds tests.
  */
-export function im2col(x: FloatArray, xOff: number, channels: number, p: Conv2dParams, col: FloatArray): void {
+export function im2col(x: FloatArray, xOff: number, channels: number, p: Conv2dParams, col: FloatArray, colOff: number, ldCol: number): void {
   const { h, w, kh, kw, outH, outW, strideH: sh, strideW: sw, padH: ph, padW: pw, dilationH: dh, dilationW: dw } = p;
   const plane = h * w;
-  const P = outH * outW;
-  let row = 0;
+  let row = colOff;
   for (let c = 0; c < channels; c++) {
     const xc = xOff + c * plane;
     for (let r = 0; r < kh; r++) {
       const tapH = r * dh - ph;
-      for (let s = 0; s < kw; s++, row += P) {
+      for (let s = 0; s < kw; s++, row += ldCol) {
         // Output columns lo ≤ ow < hi read inside the row: 0 ≤ ow·sw + tapW < w.
         const tapW = s * dw - pw;
         const lo = Math.min(outW, tapW >= 0 ? 0 : Math.ceil(-tapW / sw));
@@ -81,7 +82,24 @@ export function col2im(col: Float64Array, channels: number, p: Conv2dParams, dx:
   }
 }
 
-/** Forward for images [i0, i1); `col` holds K·P elements. */
+/**
+ * Images per forward GEMM: a small image's patch matrix (e.g. 13×13 = 169 columns) makes a thin GEMM that
+ * repacks the weights per image and pads its last column panel; several images side by side share one
+ * packing of the weights and fill the panels. Each output element's arithmetic is the same either way (its
+ * sum runs over k in the same blocks, in the same GEMM kernel), so batching changes no result. A 1×1 output
+ * stays unbatched: alone it is a matrix-vector product, a different kernel with a different summation order.
+ */
+export function imagesPerForwardGemm(p: Conv2dParams, images: number): number {
+  const P = p.outH * p.outW;
+  return isPointwise(p) || P < 2 || P >= BATCH_COLUMNS ? 1 : Math.max(1, Math.min(images, Math.floor(BATCH_COLUMNS / P)));
+}
+/** Columns a batched forward GEMM aims for: two of the float32 GEMM's column blocks. */
+const BATCH_COLUMNS = 1024;
+
+/**
+ * Forward for images [i0, i1); `col` holds K·P·nb elements and `yb` cOut/groups·P·nb (unused when nb is 1),
+ * nb = imagesPerForwardGemm(p, i1 − i0).
+ */
 export function convForwardRange(
   X: FloatArray,
   W: FloatArray,
@@ -91,6 +109,7 @@ export function convForwardRange(
   i0: number,
   i1: number,
   col: FloatArray,
+  yb: FloatArray,
   mm: GemmFn,
 ): void {
   const { cIn, cOut, groups, h, w } = p;
@@ -98,7 +117,25 @@ export function convForwardRange(
   const cOutG = cOut / groups;
   const K = cInG * p.kh * p.kw;
   const P = p.outH * p.outW;
-  const pointwise = p.kh === 1 && p.kw === 1 && p.strideH === 1 && p.strideW === 1 && p.padH === 0 && p.padW === 0;
+  const nb = imagesPerForwardGemm(p, i1 - i0);
+  if (nb > 1) {
+    for (let b0 = i0; b0 < i1; b0 += nb) {
+      const count = Math.min(nb, i1 - b0);
+      const cols = count * P;
+      for (let g = 0; g < groups; g++) {
+        for (let b = 0; b < count; b++) im2col(X, ((b0 + b) * cIn + g * cInG) * h * w, cInG, p, col, b * P, cols);
+        // With a bias the GEMM accumulates onto it (beta = 1): one rounding of bias + Σ, as unbatched.
+        if (bias) for (let co = 0; co < cOutG; co++) yb.fill(bias[g * cOutG + co]!, co * cols, (co + 1) * cols);
+        mm(cOutG, cols, K, W, g * cOutG * K, K, 1, col, 0, cols, 1, yb, 0, cols, bias ? 1 : 0);
+        for (let b = 0; b < count; b++) {
+          const yOff = ((b0 + b) * cOut + g * cOutG) * P;
+          for (let co = 0; co < cOutG; co++) Y.set(yb.subarray(co * cols + b * P, co * cols + (b + 1) * P), yOff + co * P);
+        }
+      }
+    }
+    return;
+  }
+  const pointwise = isPointwise(p);
   for (let i = i0; i < i1; i++) {
     const yImg = i * cOut * P;
     // With a bias the GEMM accumulates onto it (beta = 1): one rounding of bias + Σ.
@@ -107,7 +144,7 @@ export function convForwardRange(
       const xOff = (i * cIn + g * cInG) * h * w;
       if (pointwise) mm(cOutG, P, K, W, g * cOutG * K, K, 1, X, xOff, P, 1, Y, yImg + g * cOutG * P, P, bias ? 1 : 0);
       else {
-        im2col(X, xOff, cInG, p, col);
+        im2col(X, xOff, cInG, p, col, 0, P);
         mm(cOutG, P, K, W, g * cOutG * K, K, 1, col, 0, P, 1, Y, yImg + g * cOutG * P, P, bias ? 1 : 0);
       }
     }
@@ -175,7 +212,7 @@ export function convBackwardFilterRange(
       const beta = i === i0 ? 0 : 1;
       if (pointwise) mm(cOutG, K, P, DY, dyOff, P, 1, X, xOff, 1, P, acc, g * cOutG * K, K, beta);
       else {
-        im2col(X, xOff, cInG, p, col);
+        im2col(X, xOff, cInG, p, col, 0, P);
         mm(cOutG, K, P, DY, dyOff, P, 1, col, 0, 1, P, acc, g * cOutG * K, K, beta);
       }
     }
@@ -184,6 +221,7 @@ export function convBackwardFilterRange(
 
 const COL = 0;
 const ACC = 1000;
+const YB = 2000;
 
 /**
  * Number of image ranges to run on separate threads: 1 (run serially, each GEMM possibly split) unless the
@@ -214,16 +252,21 @@ export function conv2d(x: CpuBuffer, weight: CpuBuffer, bias: CpuBuffer | null, 
   const W = floats(weight, 'conv2d', 'weight');
   const Y = floats(y, 'conv2d', 'output');
   const bd = bias ? floats(bias, 'conv2d', 'bias') : null;
-  const colSize = isPointwise(p) ? 0 : (p.cIn / p.groups) * p.kh * p.kw * p.outH * p.outW;
   const parts = imageParts(rt, p, bd ? [X, W, Y, bd] : [X, W, Y]);
+  // Scratch for the largest image range: its patch matrices side by side, and their batched GEMM's output.
+  const nb = imagesPerForwardGemm(p, Math.ceil(p.n / parts));
+  const P = p.outH * p.outW;
+  const colSize = isPointwise(p) ? 0 : (p.cIn / p.groups) * p.kh * p.kw * P * nb;
+  const ybSize = nb > 1 ? (p.cOut / p.groups) * P * nb : 0;
   if (parts === 1) {
-    convForwardRange(X, W, bd, Y, p, 0, p.n, rt.scratchLike(COL, colSize, X), rt.gemm);
+    convForwardRange(X, W, bd, Y, p, 0, p.n, rt.scratchLike(COL, colSize, X), rt.scratchLike(YB, ybSize, Y), rt.gemm);
     return;
   }
   const cols = Array.from({ length: parts }, (_, t) => rt.scratchLike(COL + t, colSize, X));
+  const ybs = Array.from({ length: parts }, (_, t) => rt.scratchLike(YB + t, ybSize, Y));
   rt.fork(
-    Array.from({ length: parts - 1 }, (_, t) => ['convForwardRange', X, W, bd, Y, p, ...range(p.n, parts, t + 1), cols[t + 1]]),
-    () => convForwardRange(X, W, bd, Y, p, ...range(p.n, parts, 0), cols[0]!, rt.serialGemm),
+    Array.from({ length: parts - 1 }, (_, t) => ['convForwardRange', X, W, bd, Y, p, ...range(p.n, parts, t + 1), cols[t + 1], ybs[t + 1]]),
+    () => convForwardRange(X, W, bd, Y, p, ...range(p.n, parts, 0), cols[0]!, ybs[0]!, rt.serialGemm),
   );
 }
 

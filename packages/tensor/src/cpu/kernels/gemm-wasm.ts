@@ -4,6 +4,7 @@
  * two block kernels with the same signature,
  *   block64(mcp, ncp, kc, pa, pb, ct, ldt, first)   float64 panels, 4×4 tiles of f64x2 arithmetic
  *   block32(mcp, ncp, kc, pa, pb, ct, ldt, first)   float32 panels, F32_MR×F32_NR tiles of f32x4 arithmetic
+ * and dot32 (see dotBody) for thin products with a transposed B,
  * which, for every tile (ir, jr) of an mcp×ncp block, compute Σ_k pa[ir-panel][k] ⊗ pb[jr-panel][k] over kc
  * steps and store (first ≠ 0) or add it to the tile at byte address ct + ir·ldt + jr·(element bytes).
  * pa and pb are byte addresses of panels packed as matmul.ts's packPanels lays them out.
@@ -21,6 +22,10 @@
  */
 export const F32_MR = 4;
 export const F32_NR = 8;
+
+/** Rows of A and of B (a transposed B's rows: C's columns) per dot32 tile: 8 accumulators, 14 registers live. */
+export const DOT_MR = 4;
+export const DOT_NR = 2;
 
 /** Unsigned and signed LEB128. */
 function uleb(n: number): number[] {
@@ -84,6 +89,9 @@ const F32X4_ADD = simd(0xe4);
 const F32X4_MUL = simd(0xe6);
 const F64X2_ADD = simd(0xf0);
 const F64X2_MUL = simd(0xf2);
+const F32_ADD = [0x92];
+const extractLane = (lane: number): number[] => [...simd(0x1f), lane];
+const f32Store = (offset: number): number[] => [0x38, 2, ...uleb(offset)];
 /** f32x4.relaxed_madd(a, b, c) = a·b + c, fused or not at the engine's choice. */
 const F32X4_RELAXED_MADD = simd(0x105);
 
@@ -181,12 +189,77 @@ function f32Tile(relaxed: boolean): TileShape {
   };
 }
 
+/**
+ * dot32(mcp, ncp, kcp, pa, pb, ct, ldt): ct[i, j] = Σ_k pa[i, k] · pb[j, k] for the mcp×ncp tile, where
+ * pa and pb hold rows of kcp floats (kcp a multiple of 4, zero-padded; mcp, ncp multiples of DOT_MR, DOT_NR).
+ * For a thin product with a transposed B (a linear layer: few rows times a large [out, in] weight), B's rows
+ * are copied as they are instead of being repacked into panels. Each accumulator sums lane t over
+ * k ≡ t (mod 4); the lanes are then added as (l0 + l1) + (l2 + l3) in float32.
+ */
+function dotBody(relaxed: boolean): number[] {
+  const [MCP, NCP, KCP, PA, PB, CT, LDT] = [0, 1, 2, 3, 4, 5, 6];
+  const [JR, IR, KOFF, KEND, RS, CP] = [7, 8, 9, 10, 11, 12];
+  const ROWA = 13; // DOT_MR row addresses of A, then DOT_NR of B
+  const ROWB = ROWA + DOT_MR;
+  const I32_LOCALS = ROWB + DOT_NR - JR;
+  const ACC = ROWB + DOT_NR; // DOT_MR·DOT_NR accumulators: (i, j) at ACC + DOT_NR·i + j
+  const VA = ACC + DOT_MR * DOT_NR;
+  const VB = VA + DOT_MR;
+  const code: number[] = [];
+  const emit = (...parts: number[][]): void => {
+    for (const p of parts) code.push(...p);
+  };
+  emit(get(KCP), i32(2), I32_SHL, set(RS)); // bytes per row
+  emit(i32(0), set(JR), BLOCK, LOOP); // for (jr = 0; jr < ncp; jr += DOT_NR)
+  emit(get(JR), get(NCP), I32_LT_U, I32_EQZ, brIf(1));
+  emit(i32(0), set(IR), BLOCK, LOOP); // for (ir = 0; ir < mcp; ir += DOT_MR)
+  emit(get(IR), get(MCP), I32_LT_U, I32_EQZ, brIf(1));
+  emit(get(PA), get(IR), get(RS), I32_MUL, I32_ADD, set(ROWA));
+  for (let i = 1; i < DOT_MR; i++) emit(get(ROWA + i - 1), get(RS), I32_ADD, set(ROWA + i));
+  emit(get(PB), get(JR), get(RS), I32_MUL, I32_ADD, set(ROWB));
+  for (let j = 1; j < DOT_NR; j++) emit(get(ROWB + j - 1), get(RS), I32_ADD, set(ROWB + j));
+  for (let c = 0; c < DOT_MR * DOT_NR; c++) emit(V128_ZERO, set(ACC + c));
+  emit(i32(0), set(KOFF), get(RS), set(KEND));
+  emit(BLOCK, get(KEND), I32_EQZ, brIf(0), LOOP); // for (koff = 0; koff < kcp·4; koff += 16)
+  for (let i = 0; i < DOT_MR; i++) emit(get(ROWA + i), get(KOFF), I32_ADD, v128Load(0), set(VA + i));
+  for (let j = 0; j < DOT_NR; j++) emit(get(ROWB + j), get(KOFF), I32_ADD, v128Load(0), set(VB + j));
+  for (let i = 0; i < DOT_MR; i++) {
+    for (let j = 0; j < DOT_NR; j++) {
+      const acc = ACC + DOT_NR * i + j;
+      if (relaxed) emit(get(VA + i), get(VB + j), get(acc), F32X4_RELAXED_MADD, set(acc));
+      else emit(get(VA + i), get(VB + j), F32X4_MUL, get(acc), F32X4_ADD, set(acc));
+    }
+  }
+  emit(get(KOFF), i32(16), I32_ADD, tee(KOFF), get(KEND), I32_LT_U, brIf(0), END, END);
+  // cp = ct + ir·ldt + jr·4; each accumulator's lanes summed into one float.
+  emit(get(CT), get(IR), get(LDT), I32_MUL, I32_ADD, get(JR), i32(2), I32_SHL, I32_ADD, set(CP));
+  for (let i = 0; i < DOT_MR; i++) {
+    for (let j = 0; j < DOT_NR; j++) {
+      const acc = ACC + DOT_NR * i + j;
+      emit(get(CP), get(acc), extractLane(0), get(acc), extractLane(1), F32_ADD);
+      emit(get(acc), extractLane(2), get(acc), extractLane(3), F32_ADD, F32_ADD, f32Store(4 * j));
+    }
+    if (i < DOT_MR - 1) emit(get(CP), get(LDT), I32_ADD, set(CP));
+  }
+  emit(get(IR), i32(DOT_MR), I32_ADD, set(IR), br(0), END, END);
+  emit(get(JR), i32(DOT_NR), I32_ADD, set(JR), br(0), END, END);
+  emit(END);
+  return [
+    ...vec([
+      [...uleb(I32_LOCALS), I32],
+      [...uleb(DOT_MR * DOT_NR + DOT_MR + DOT_NR), V128],
+    ]),
+    ...code,
+  ];
+}
+
 function assemble(relaxed: boolean): Uint8Array {
-  const bodies = [blockBody(F64_TILE), blockBody(f32Tile(relaxed))];
+  const bodies = [blockBody(F64_TILE), blockBody(f32Tile(relaxed)), dotBody(relaxed)];
+  const params = (n: number): number[] => [0x60, ...vec(new Array<number[]>(n).fill([I32])), ...vec([])];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version 1
-    ...section(1, vec([[0x60, ...vec(new Array<number[]>(8).fill([I32])), ...vec([])]])), // type: (i32×8) → ()
-    ...section(3, vec([[0], [0]])), // functions 0 and 1 have type 0
+    ...section(1, vec([params(8), params(7)])), // types: (i32×8) → (), (i32×7) → ()
+    ...section(3, vec([[0], [0], [1]])), // functions' types
     ...section(5, vec([[0x00, ...uleb(16)]])), // memory 0: 16 pages, no maximum
     ...section(
       7,
@@ -194,6 +267,7 @@ function assemble(relaxed: boolean): Uint8Array {
         [...name('mem'), 0x02, 0],
         [...name('block64'), 0x00, 0],
         [...name('block32'), 0x00, 1],
+        [...name('dot32'), 0x00, 2],
       ]),
     ), // exports
     ...section(10, vec(bodies.map((body) => [...uleb(body.length), ...body]))), // code

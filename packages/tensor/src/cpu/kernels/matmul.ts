@@ -17,11 +17,14 @@
  */
 import type { MatmulParams } from '../../backend/kernels.js';
 import type { CpuBuffer } from '../backend.js';
-import { F32_MR, F32_NR } from './gemm-wasm.js';
+import { DOT_MR, DOT_NR, F32_MR, F32_NR } from './gemm-wasm.js';
 import { type FloatArray, floats } from './util.js';
 
 /** A block kernel of gemm-wasm.ts: (mcp, ncp, kc, pa, pb, ct, ldt, first), addresses and ldt in bytes. */
 export type BlockKernel = (mcp: number, ncp: number, kc: number, pa: number, pb: number, ct: number, ldt: number, first: number) => void;
+
+/** gemm-wasm.ts's dot32: (mcp, ncp, kcp, pa, pb, ct, ldt), addresses and ldt in bytes. */
+export type DotKernel = (mcp: number, ncp: number, kcp: number, pa: number, pb: number, ct: number, ldt: number) => void;
 
 /**
  * Per-thread packing buffers and C tile, as float64 and float32 views of the same storage, and, where
@@ -34,9 +37,10 @@ export interface GemmScratch {
   pa32: Float32Array;
   pb32: Float32Array;
   ct32: Float32Array;
-  /** gemm-wasm.ts's block64 / block32 over the views above; null to use micro4x4 / micro32. */
+  /** gemm-wasm.ts's block64 / block32 / dot32 over the views above; null to use micro4x4 / micro32 / dot32js. */
   block64: BlockKernel | null;
   block32: BlockKernel | null;
+  dot32: DotKernel | null;
   /** Byte addresses of pa, pb and ct in the WebAssembly memory. */
   paAt: number;
   pbAt: number;
@@ -80,6 +84,21 @@ const NC64 = 256;
 const KC32 = 256;
 const MC32 = 128;
 const NC32 = 512;
+// The dot path: up to DOT_MAX_M rows of A and NC_DOT rows of a transposed B, KC_DOT deep (pb's whole region).
+const DOT_MAX_M = 16;
+const KC_DOT = 1024;
+const NC_DOT = 128;
+
+/**
+ * Which kernel gemm() runs for a product: 'gemv' for a single row or column, 'dot' for a float32 product
+ * of at most DOT_MAX_M rows with B's rows contiguous in k (a linear layer's transposed weight, copied row by
+ * row instead of repacked: for so few rows, packing B costs more than the product), else 'block'. Splitting
+ * a GEMM across threads keeps every part on the whole product's kernel, so threads change no result.
+ */
+export function gemmKernel(m: number, n: number, A: FloatArray, B: FloatArray, brs: number): 'gemv' | 'dot' | 'block' {
+  if (m === 1 || n === 1) return 'gemv';
+  return A instanceof Float32Array && B instanceof Float32Array && m <= DOT_MAX_M && brs === 1 ? 'dot' : 'block';
+}
 
 /** Scratch for one thread; with `wasm` (bytes of gemm-wasm.ts's module) the block kernels are instantiated into it. */
 export function createGemmScratch(wasm: Uint8Array | null): GemmScratch {
@@ -88,7 +107,7 @@ export function createGemmScratch(wasm: Uint8Array | null): GemmScratch {
   const PB = KC64 * NC64;
   const CT = MC64 * NC64;
   const bytes = (PA + PB + CT) * 8;
-  const views = (buf: ArrayBuffer): Omit<GemmScratch, 'block64' | 'block32'> => ({
+  const views = (buf: ArrayBuffer): Omit<GemmScratch, 'block64' | 'block32' | 'dot32'> => ({
     pa: new Float64Array(buf, 0, PA),
     pb: new Float64Array(buf, PA * 8, PB),
     ct: new Float64Array(buf, (PA + PB) * 8, CT),
@@ -105,13 +124,18 @@ export function createGemmScratch(wasm: Uint8Array | null): GemmScratch {
       const { exports } = new api.Instance(new api.Module(wasm), {});
       const memory = exports['mem'] as { buffer: ArrayBuffer };
       if (memory.buffer.byteLength >= bytes) {
-        return { ...views(memory.buffer), block64: exports['block64'] as BlockKernel, block32: exports['block32'] as BlockKernel };
+        return {
+          ...views(memory.buffer),
+          block64: exports['block64'] as BlockKernel,
+          block32: exports['block32'] as BlockKernel,
+          dot32: exports['dot32'] as DotKernel,
+        };
       }
     } catch {
       // Fall back to the JS micro-kernels below.
     }
   }
-  return { ...views(new ArrayBuffer(bytes)), block64: null, block32: null };
+  return { ...views(new ArrayBuffer(bytes)), block64: null, block32: null, dot32: null };
 }
 
 /** Equal blocks (e.g. k = 182 + 181 rather than 256 + 107) keep per-block overhead amortised; multiples of `unit`. */
@@ -154,7 +178,8 @@ export function gemm(
     gemvRow(m, k, B, bOff, brs, A, aOff, acs, ars, C, cOff, ldc, beta, s.ct);
     return;
   }
-  if (A instanceof Float32Array && B instanceof Float32Array) gemm32(m, n, k, A, aOff, ars, acs, B, bOff, brs, bcs, C, cOff, ldc, beta, s);
+  if (gemmKernel(m, n, A, B, brs) === 'dot') gemmDot32(m, n, k, A as Float32Array, aOff, ars, acs, B as Float32Array, bOff, bcs, C, cOff, ldc, beta, s);
+  else if (A instanceof Float32Array && B instanceof Float32Array) gemm32(m, n, k, A, aOff, ars, acs, B, bOff, brs, bcs, C, cOff, ldc, beta, s);
   else gemm64(m, n, k, A, aOff, ars, acs, B, bOff, brs, bcs, C, cOff, ldc, beta, s);
 }
 
@@ -246,6 +271,80 @@ function gemm32(
         }
         addTile(C, cOff + ic * ldc + jc, ldc, ct32, ncp, mc, nc, pc === 0 ? beta : 1);
       }
+    }
+  }
+}
+
+/** The 'dot' kernel (see gemmKernel): B[k, j] = B[bOff + j·bcs + k], m ≤ DOT_MAX_M. */
+function gemmDot32(
+  m: number,
+  n: number,
+  k: number,
+  A: Float32Array,
+  aOff: number,
+  ars: number,
+  acs: number,
+  B: Float32Array,
+  bOff: number,
+  bcs: number,
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  beta: number,
+  s: GemmScratch,
+): void {
+  const { pa32, pb32, ct32 } = s;
+  const kStep = step(k, KC_DOT, 4);
+  const nStep = step(n, NC_DOT, DOT_NR);
+  const mcp = Math.ceil(m / DOT_MR) * DOT_MR;
+  for (let pc = 0; pc < k; pc += kStep) {
+    const kc = Math.min(kStep, k - pc);
+    const kcp = Math.ceil(kc / 4) * 4;
+    copyRows(A, aOff + pc * acs, ars, acs, m, mcp, kc, kcp, pa32);
+    for (let jc = 0; jc < n; jc += nStep) {
+      const nc = Math.min(nStep, n - jc);
+      const ncp = Math.ceil(nc / DOT_NR) * DOT_NR;
+      copyRows(B, bOff + jc * bcs + pc, bcs, 1, nc, ncp, kc, kcp, pb32);
+      if (s.dot32) s.dot32(mcp, ncp, kcp, s.paAt, s.pbAt, s.ctAt, ncp * 4);
+      else dot32js(mcp, ncp, kcp, pa32, pb32, ct32, ncp);
+      addTile(C, cOff + jc, ldc, ct32, ncp, m, nc, pc === 0 ? beta : 1);
+    }
+  }
+}
+
+/** out[r·kcp + k] = M[off + r·rs + k·cs] for r < rows, k < kc; zero in the k padding and in rows up to rowsPadded. */
+function copyRows(M: Float32Array, off: number, rs: number, cs: number, rows: number, rowsPadded: number, kc: number, kcp: number, out: Float32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const src = off + r * rs;
+    const dst = r * kcp;
+    if (cs === 1) out.set(M.subarray(src, src + kc), dst);
+    else for (let kk = 0; kk < kc; kk++) out[dst + kk] = M[src + kk * cs]!;
+    out.fill(0, dst + kc, dst + kcp);
+  }
+  out.fill(0, rows * kcp, rowsPadded * kcp);
+}
+
+/**
+ * dot32 in JS: ct[i·ldt + j] = Σ_k pa[i·kcp + k] · pb[j·kcp + k] with lane t of a float32 accumulator taking
+ * k ≡ t (mod 4), then (l0 + l1) + (l2 + l3) — gemm-wasm.ts's dot32 without relaxed SIMD, rounding for rounding.
+ */
+function dot32js(mcp: number, ncp: number, kcp: number, pa: Float32Array, pb: Float32Array, ct: Float32Array, ldt: number): void {
+  const f = Math.fround;
+  for (let i = 0; i < mcp; i++) {
+    const a = i * kcp;
+    for (let j = 0; j < ncp; j++) {
+      const b = j * kcp;
+      let l0 = 0;
+      let l1 = 0;
+      let l2 = 0;
+      let l3 = 0;
+      for (let kk = 0; kk < kcp; kk += 4) {
+        l0 = f(l0 + f(pa[a + kk]! * pb[b + kk]!));
+        l1 = f(l1 + f(pa[a + kk + 1]! * pb[b + kk + 1]!));
+        l2 = f(l2 + f(pa[a + kk + 2]! * pb[b + kk + 2]!));
+        l3 = f(l3 + f(pa[a + kk + 3]! * pb[b + kk + 3]!));
+      }
+      ct[i * ldt + j] = f(f(l0 + l1) + f(l2 + l3));
     }
   }
 }
