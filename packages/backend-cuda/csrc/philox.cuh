@@ -44,7 +44,8 @@ __host__ __device__ inline Philox4 philox4x32_10(uint32_t c0, uint32_t c1, uint3
 /**
  * The float32 stream, exactly as packages/tensor/src/random/philox.ts's header defines it from the raw words:
  * u(x) = bitcast((x >> 9) | 0x3f800000) − 1, and products and sums rounded separately (__fmul_rn /
- * __fadd_rn, never contracted into a fused multiply-add). The host computes the constants (randomConstants).
+ * __fadd_rn, never contracted into a fused multiply-add), ftz on outputs, sincospif for the Box–Muller
+ * angle. The host computes the constants (randomConstants of @tessera/tensor/backend).
  */
 __host__ __device__ inline float philox_mul(float a, float b) {
 #ifdef __CUDA_ARCH__
@@ -73,10 +74,21 @@ __host__ __device__ inline float philox_unit(uint32_t x) {
   return v.f - 1.0f;
 }
 
-enum RandomDist { DIST_UNIFORM = 0, DIST_NORMAL = 1, DIST_BERNOULLI = 2 };
+/** ftz(v): +0 where |v| < 2⁻¹²⁶ — subnormals never reach an output, whether or not the device flushes. */
+__host__ __device__ inline float philox_ftz(float v) { return fabsf(v) < 1.17549435082228751e-38f ? 0.0f : v; }
 
-/** f32(2π), bits 0x40c90fdb. */
-constexpr float PHILOX_TWO_PI_F32 = 6.28318548202514648f;
+/** sin(πx) and cos(πx) for x ∈ [−1, 1): sincospif on the device; in double, rounded once, on the host. */
+__host__ __device__ inline void philox_sincospi(float x, float* s, float* c) {
+#ifdef __CUDA_ARCH__
+  sincospif(x, s, c);
+#else
+  const double a = 3.14159265358979323846 * (double)x;
+  *s = (float)sin(a);
+  *c = (float)cos(a);
+#endif
+}
+
+enum RandomDist { DIST_UNIFORM = 0, DIST_NORMAL = 1, DIST_BERNOULLI = 2 };
 
 struct RandomArgs {
   int dist;
@@ -96,15 +108,16 @@ __host__ __device__ inline void philox_block(const RandomArgs& r, uint64_t blk, 
     for (int pair = 0; pair < lanes; pair += 2) {
       const float u1 = 1.0f - philox_unit(w.x[pair]);           // [2⁻²³, 1], exact
       const float t = philox_unit(w.x[pair + 1]) - 0.5f;        // [−½, ½), exact
-      const float theta = philox_mul(PHILOX_TWO_PI_F32, t);     // [−π, π]
       const float rad = sqrtf(fmaxf(-2.0f * logf(u1), 0.0f));  // ×(−2) is exact
-      out[pair] = philox_add(mean, philox_mul(std, philox_mul(rad, cosf(theta))));
-      if (pair + 1 < lanes) out[pair + 1] = philox_add(mean, philox_mul(std, philox_mul(rad, sinf(theta))));
+      float sn, cs;
+      philox_sincospi(2.0f * t, &sn, &cs);  // 2πt, reduced exactly (2t is exact)
+      out[pair] = philox_ftz(philox_add(mean, philox_mul(std, philox_mul(rad, cs))));
+      if (pair + 1 < lanes) out[pair + 1] = philox_ftz(philox_add(mean, philox_mul(std, philox_mul(rad, sn))));
     }
   } else if (r.dist == DIST_UNIFORM) {
     const float lo = r.c0, range = r.c1, threshold = r.c2, replacement = r.c3;
     for (int l = 0; l < lanes; l++) {
-      const float v = philox_add(lo, philox_mul(range, philox_unit(w.x[l])));
+      const float v = philox_ftz(philox_add(lo, philox_mul(range, philox_unit(w.x[l]))));
       out[l] = v >= threshold ? replacement : v;
     }
   } else {

@@ -3,7 +3,7 @@
  * Float64Array and enqueues one native launch (csrc/launch.h lists the ids; each .cu file decodes its own
  * layout in the order written here). Nothing here computes on the CPU.
  */
-import { BINARY_OPS, TesseraError, UNARY_OPS, collapseDims, contiguousStrides, philoxFill, splitU64 } from '@tessera/tensor/backend';
+import { BINARY_OPS, TesseraError, UNARY_OPS, collapseDims, contiguousStrides, randomConstants, splitU64 } from '@tessera/tensor/backend';
 import type { BackendBuffer, Conv2dParams, DType, Kernels, Pool2dParams } from '@tessera/tensor/backend';
 import type { NativeAddon } from './native.js';
 
@@ -283,9 +283,9 @@ export function createCudaKernels(native: NativeAddon, onOutOfMemory: () => void
     random(out, p) {
       const [k0, k1] = splitU64(p.seed);
       const [o0, o1] = splitU64(p.offset);
-      // The float32 constants of the stream (validated: a TesseraError for bounds without a finite float32
-      // meaning), from the reference fill of an empty array; the kernel does only the per-element float32 math.
-      const c = philoxFill(new Float32Array(0), p);
+      // The float32 constants of the stream (validated: the same TesseraError as every backend for bounds
+      // without a float32 meaning); the kernel does only the per-element float32 math.
+      const c = randomConstants(p, 'float32');
       const consts =
         c.dist === 'uniform' ? [0, c.lo, c.range, c.threshold, c.replacement] : c.dist === 'normal' ? [1, c.mean, c.std, 0, 0] : [2, c.p, c.scale, 0, 0];
       launch(K.random, 'random', [f32(out, 'random', 'out'), out.size, consts[0]!, k0, k1, o0, o1, ...consts.slice(1)]);
