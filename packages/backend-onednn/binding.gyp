@@ -8,6 +8,7 @@
         "csrc/reduce.cc",
         "csrc/softmax.cc",
         "csrc/dnnl_gemm.cc",
+        "csrc/small_m_gemm.cc",
         "csrc/dnnl_conv.cc",
         "csrc/pool.cc",
         "csrc/lrn.cc",

@@ -1,10 +1,12 @@
-// Batched matmul on oneDNN's JIT sgemm (row-major). A batch whose right operand is shared and whose left
+// Batched matmul on oneDNN's JIT sgemm (row-major); products of a few rows with the transpose of a large
+// matrix on the streaming kernel of small_m_gemm.cc. A batch whose right operand is shared and whose left
 // operands are stacked densely is one tall GEMM; many small products run one per OpenMP thread (sgemm
 // called inside a parallel region runs sequentially), large ones use the whole team each.
 #include <algorithm>
 
 #include "dnnl_context.h"
 #include "kernels.h"
+#include "small_m_gemm.h"
 
 namespace tessera {
 
@@ -29,6 +31,10 @@ void matmul(Buf* buf, Params& p) {
   if (m == 0 || n == 0 || batch == 0) return;
   if (k == 0) {
     std::fill(c, c + batch * m * n, 0.0f);
+    return;
+  }
+  if (!ta && tb && m <= kSmallM && n * k >= kSmallMMinWork && smallMGemmSupported()) {
+    for (int64_t i = 0; i < batch; i++) smallMGemmBt(a + i * aStride, b + i * bStride, c + i * m * n, m, n, k);
     return;
   }
   if (batch > 1 && bStride == 0 && !ta && aStride == m * k) {
