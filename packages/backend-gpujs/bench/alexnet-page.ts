@@ -18,6 +18,8 @@ const CONVS = [
   [256, 384, 3, 1, 1],
   [256, 256, 3, 1, 1],
 ] as const;
+/** Row blocks of fc6's weight on the tessera side (each 1024 × 9216 = 9.4 M elements, below 2²⁴). */
+const FC6_BLOCKS = 4;
 const FCS = [
   [4096, 256 * 6 * 6],
   [4096, 4096],
@@ -69,8 +71,22 @@ async function tessera(backend: string, batch: number, reps: number, image: Floa
   const w = weights();
   const params = [
     ...CONVS.flatMap(([o, i, k], l) => [T.tensor(w.convW[l]!, [o, i, k, k], { requiresGrad: true }), T.tensor(w.convB[l]!, [o], { requiresGrad: true })]),
-    ...FCS.flatMap(([o, i], l) => [T.tensor(w.fcW[l]!, [o, i], { requiresGrad: true }), T.tensor(w.fcB[l]!, [o], { requiresGrad: true })]),
+    ...FCS.flatMap(([o, i], l) => [
+      l === 0 ? T.zeros([1]) : T.tensor(w.fcW[l]!, [o, i], { requiresGrad: true }),
+      T.tensor(w.fcB[l]!, [o], { requiresGrad: true }),
+    ]),
   ];
+  // fc6's weight (4096 × 9216 = 37.7 M elements) exceeds the gpujs backend's 2²⁴-element tensor limit, so the
+  // tessera runs hold it as FC6_BLOCKS row blocks and concatenate their outputs: the same function.
+  const fc6 = params[10]!;
+  const fc6Blocks = Array.from({ length: FC6_BLOCKS }, (_, b) => {
+    const rows = 4096 / FC6_BLOCKS;
+    return T.tensor(w.fcW[0]!.subarray(b * rows * 9216, (b + 1) * rows * 9216), [rows, 9216], { requiresGrad: true });
+  });
+  fc6.dispose();
+  params.splice(10, 1, ...fc6Blocks);
+  const fcParam = (l: number) => (l === 0 ? null : params[10 + FC6_BLOCKS - 1 + 2 * l]!);
+  const fcBias = (l: number) => params[10 + FC6_BLOCKS + (l === 0 ? 0 : 2 * l)]!;
   const x = T.tensor(image, [batch, 3, 224, 224]);
   const y = T.tensor(labels, [batch]);
   const net = (training: boolean) => {
@@ -83,7 +99,13 @@ async function tessera(backend: string, batch: number, reps: number, image: Floa
     h = T.F.adaptiveAvgPool2d(h, [6, 6]).flatten(1);
     for (let l = 0; l < 3; l++) {
       if (training && l < 2) h = T.F.dropout(h, 0.5, true);
-      h = T.F.linear(h, params[10 + 2 * l]!, params[11 + 2 * l]!);
+      const weight = fcParam(l);
+      h = weight
+        ? T.F.linear(h, weight, fcBias(l))
+        : T.cat(
+            fc6Blocks.map((blk) => T.F.linear(h, blk, null)),
+            1,
+          ).add(fcBias(0));
       if (l < 2) h = h.relu();
     }
     return h;
