@@ -1,5 +1,5 @@
 /**
- * The `tessera` command. Every command accepts `--backend cpu|webgpu|cuda` (or TESSERA_BACKEND) and `--json`;
+ * The `tessera` command. Every command accepts `--backend cpu|onednn|webgpu|gpujs|cuda` (or TESSERA_BACKEND) and `--json`;
  * bad arguments and missing data end in one clear line on stderr and a non-zero exit status.
  */
 import { TesseraError, availableBackends } from '@tessera/tensor';
@@ -24,7 +24,7 @@ commands
   visualize            training curves and the conv1 filter grid as PNG/SVG (--checkpoint or --log)
 
 common options
-  --backend NAME       cpu (default), webgpu or cuda; also TESSERA_BACKEND
+  --backend NAME       onednn or cpu (the default: the fastest available), webgpu, gpujs or cuda; also TESSERA_BACKEND
   --data SOURCE        imagenet:DIR | fashion-mnist[:DIR] | synthetic[:DIR]
   --json               machine-readable output on stdout
   --help               this text`;

@@ -1,12 +1,21 @@
-/** Which backend a command runs on: --backend, else TESSERA_BACKEND, else the default; optional packages load on demand. */
-import { TesseraError, registerBackend, registeredBackends, setBackend } from '@tessera/tensor';
+/**
+ * Which backend a command runs on: --backend, else TESSERA_BACKEND, else the default — the fastest host backend
+ * available (`onednn` when its addon is built, else the portable `cpu`); optional packages load on demand.
+ */
+import { TesseraError, describeDefaultBackend, registerBackend, registeredBackends, setBackend } from '@tessera/tensor';
+
+/** Host backends that may become the default; imported before the default is decided. */
+const HOST_BACKENDS = [['onednn', '@tessera/backend-onednn']] as const;
+/** Device backends, imported only when asked for (their packages load native GPU runtimes). */
+const DEVICE_BACKENDS = [
+  ['webgpu', '@tessera/backend-webgpu'],
+  ['gpujs', '@tessera/backend-gpujs'],
+  ['cuda', '@tessera/backend-cuda'],
+] as const;
 
 /** Optional backend packages register themselves on import; a missing one is reported with the reason. */
-export async function loadBackendPackages(): Promise<void> {
-  for (const [name, pkg] of [
-    ['webgpu', '@tessera/backend-webgpu'],
-    ['cuda', '@tessera/backend-cuda'],
-  ] as const) {
+export async function loadBackendPackages(which: 'host' | 'all' = 'all'): Promise<void> {
+  for (const [name, pkg] of which === 'host' ? HOST_BACKENDS : [...HOST_BACKENDS, ...DEVICE_BACKENDS]) {
     if (registeredBackends().includes(name)) continue;
     try {
       await import(pkg);
@@ -21,8 +30,9 @@ export async function loadBackendPackages(): Promise<void> {
 
 /** Makes the chosen backend current and returns its name. */
 export async function selectBackend(name: string | undefined): Promise<string> {
-  const chosen = name ?? process.env.TESSERA_BACKEND ?? 'cpu';
-  if (chosen !== 'cpu') await loadBackendPackages();
+  const asked = name ?? process.env.TESSERA_BACKEND;
+  await loadBackendPackages(asked === undefined || asked === 'cpu' ? 'host' : 'all');
+  const chosen = asked ?? describeDefaultBackend().name;
   await setBackend(chosen);
   return chosen;
 }

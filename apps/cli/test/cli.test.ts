@@ -54,6 +54,15 @@ describe('tessera', () => {
       expect(b, name).toBeDefined();
       if (!b!.available) expect(b!.reason.length).toBeGreaterThan(5);
     }
+    // Exactly one default: onednn where its addon is built, else cpu, with the reason.
+    const defaults = (list as { name: string; available: boolean; default?: boolean; defaultReason?: string }[]).filter((b) => b.default);
+    expect(defaults).toHaveLength(1);
+    const onednn = list.find((b) => b.name === 'onednn');
+    expect(onednn).toBeDefined();
+    expect(defaults[0]!.name).toBe(onednn!.available ? 'onednn' : 'cpu');
+    expect(defaults[0]!.defaultReason).toMatch(/priority/);
+    const text = await run(['backends']);
+    expect(text.stdout).toMatch(new RegExp(`^default: ${defaults[0]!.name} \\(`, 'm'));
   });
 
   it('train → eval → predict → visualize, and resume', async () => {

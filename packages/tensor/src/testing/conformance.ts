@@ -10,6 +10,7 @@ import { backendByName } from '../backend/registry.js';
 import type { SgdParams } from '../backend/kernels.js';
 import { tidy } from '../engine.js';
 import { bernoulli, rand, randn, tensor } from '../ops/creation.js';
+import { TesseraError } from '../errors.js';
 import { normalTolerance } from '../random/philox.js';
 import * as F from '../functional.js';
 import { OP_CASES, type OpCase } from './cases.js';
@@ -80,6 +81,22 @@ export function describeConformance(backendName: string, opts: ConformanceOption
             for (const backend of [backendName, 'cpu']) await backendByName(backend);
             const draw = (backend: string) =>
               tidy(() => [rand([n], { seed, backend, low, high }), randn([n], { seed, backend, mean, std }), bernoulli([n], p, { seed, backend, scale: 2 })]);
+            // Parameters without a finite float32 meaning are refused by the core, alike on every backend.
+            const refusal = (backend: string): string | null => {
+              try {
+                tidy(() => void rand([1], { seed, backend, low, high }));
+                return null;
+              } catch (err) {
+                if (err instanceof TesseraError) return err.message;
+                throw err;
+              }
+            };
+            const refused = refusal('cpu');
+            if (refused !== null) {
+              if (refusal(backendName) !== refused)
+                throw new Error(`rand(low ${low}, high ${high}): cpu refused (${refused}) but ${backendName} did not the same way`);
+              return;
+            }
             const ours = draw(backendName);
             const ref = draw('cpu');
             const what = ['uniform', 'normal', 'bernoulli'];
