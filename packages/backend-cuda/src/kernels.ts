@@ -3,7 +3,7 @@
  * Float64Array and enqueues one native launch (csrc/launch.h lists the ids; each .cu file decodes its own
  * layout in the order written here). Nothing here computes on the CPU.
  */
-import { BINARY_OPS, TesseraError, UNARY_OPS, collapseDims, contiguousStrides, randomConstants, splitU64 } from '@tessera/tensor/backend';
+import { BINARY_OPS, KERNEL_IDS, TesseraError, UNARY_OPS, collapseDims, contiguousStrides, randomConstants, splitU64 } from '@tessera/tensor/backend';
 import type { BackendBuffer, Conv2dParams, DType, Kernels, Pool2dParams } from '@tessera/tensor/backend';
 import type { NativeAddon } from './native.js';
 
@@ -16,36 +16,8 @@ export interface CudaBuffer extends BackendBuffer {
   freed: boolean;
 }
 
-/** Kernel ids, in csrc/launch.h's order. */
-export enum K {
-  fill = 0,
-  unary,
-  binary,
-  copy,
-  reduce,
-  argReduce,
-  matmul,
-  conv2d,
-  conv2dBackwardInput,
-  conv2dBackwardFilter,
-  maxPool2d,
-  maxPool2dBackward,
-  avgPool2d,
-  avgPool2dBackward,
-  adaptiveAvgPool2d,
-  adaptiveAvgPool2dBackward,
-  lrn,
-  lrnBackward,
-  softmax,
-  crossEntropy,
-  crossEntropyBackward,
-  random,
-  gather,
-  gatherBackward,
-  oneHot,
-  topk,
-  sgdUpdate,
-}
+/** Kernel ids: the toolkit's catalogue order, which csrc/launch.h follows (tested). */
+export const K = KERNEL_IDS;
 
 const MAX_RANK = 8;
 
@@ -86,7 +58,7 @@ export function isCudaOutOfMemory(err: unknown): boolean {
 export function createCudaKernels(native: NativeAddon, onOutOfMemory: () => void = () => {}): Kernels<CudaBuffer> {
   // One argument block reused by every launch: the addon reads it synchronously.
   const args = new Float64Array(256);
-  const launch = (id: K, op: string, values: readonly number[]): void => {
+  const launch = (id: number, op: string, values: readonly number[]): void => {
     if (values.length > args.length) throw new TesseraError(op, `too many kernel arguments (${values.length})`);
     args.set(values);
     try {

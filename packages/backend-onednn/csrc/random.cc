@@ -1,6 +1,6 @@
 // Philox 4x32-10 fills following the stream specified in packages/tensor/src/random/philox.ts (header
 // comment): words from counter offset + ⌊i/4⌋ under key seed, floats from raw bits by float32 operations,
-// with the host constants the TS side takes from the toolkit (randomConstants via philoxFill). Built with
+// with the host constants the TS side takes from the toolkit (randomConstants ). Built with
 // -ffp-contract=off so no float32 multiply and add are fused: uniform and bernoulli are bit-identical to
 // the CPU backend; normal computes r·cos θ in double and rounds once, exactly as the reference does.
 #include <algorithm>

@@ -5,7 +5,7 @@
  * native launch. Every buffer a kernel writes gets a new version, which lets the addon keep weights in
  * oneDNN's blocked layout until they change.
  */
-import { BINARY_OPS, TesseraError, UNARY_OPS, collapseDims, contiguousStrides, fmtShape, philoxFill } from '@tessera/tensor/backend';
+import { BINARY_OPS, KERNEL_IDS, TesseraError, UNARY_OPS, collapseDims, contiguousStrides, fmtShape, randomConstants } from '@tessera/tensor/backend';
 import type { BackendBuffer, Conv2dParams, DType, Kernels, Pool2dParams } from '@tessera/tensor/backend';
 import type { NativeAddon } from './native.js';
 
@@ -16,36 +16,8 @@ export interface OnednnBuffer extends BackendBuffer {
   version: number;
 }
 
-/** Kernel ids, in csrc/kernels.h's order. */
-export enum K {
-  fill = 0,
-  unary,
-  binary,
-  copy,
-  reduce,
-  argReduce,
-  matmul,
-  conv2d,
-  conv2dBackwardInput,
-  conv2dBackwardFilter,
-  maxPool2d,
-  maxPool2dBackward,
-  avgPool2d,
-  avgPool2dBackward,
-  adaptiveAvgPool2d,
-  adaptiveAvgPool2dBackward,
-  lrn,
-  lrnBackward,
-  softmax,
-  crossEntropy,
-  crossEntropyBackward,
-  random,
-  gather,
-  gatherBackward,
-  oneHot,
-  topk,
-  sgdUpdate,
-}
+/** Kernel ids: the toolkit's catalogue order, which csrc/kernels.h follows (tested). */
+export const K = KERNEL_IDS;
 
 let versions = 0;
 
@@ -110,7 +82,7 @@ export function createOnednnKernels(native: NativeAddon): Kernels<OnednnBuffer> 
   // One parameter block reused by every launch: the addon reads it synchronously.
   let args = new Float64Array(256);
   const launch = (
-    id: K,
+    id: number,
     op: string,
     values: readonly number[],
     b0: OnednnBuffer | null,
@@ -358,7 +330,7 @@ export function createOnednnKernels(native: NativeAddon): Kernels<OnednnBuffer> 
       f32(out, 'random', 'output');
       // The toolkit's reference fill validates the parameters and returns the float32 host constants of the
       // stream (philox.ts); with an empty array it computes nothing else.
-      const c = philoxFill(new Float32Array(0), p);
+      const c = randomConstants(p, 'float32');
       const constants =
         c.dist === 'uniform' ? [0, c.lo, c.range, c.threshold, c.replacement] : c.dist === 'normal' ? [1, c.mean, c.std, 0, 0] : [2, c.p, c.scale, 0, 0];
       launch(K.random, 'random', [constants[0]!, p.seed, p.offset, ...constants.slice(1)], out);

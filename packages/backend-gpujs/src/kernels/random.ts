@@ -2,7 +2,7 @@
  * Philox random fills following the float32 stream defined in @tessera/tensor's random/philox.ts: element i
  * takes lane i mod 4 of the block for counter offset + ⌊i/4⌋ and key seed; the words come from PHILOX_GLSL
  * (exact float arithmetic), u(x) = (x >>> 9)·2⁻²³ exactly, and the host constants (bounds, threshold,
- * replacement, p, scale, mean, std) come validated from the toolkit's `philoxFill` on an empty array. Uniform
+ * replacement, p, scale, mean, std) come validated from the toolkit's `randomConstants`. Uniform
  * and bernoulli are therefore bit-identical to the CPU backend; normal differs only by ln and the float32
  * sin/cos polynomials below.
  *
@@ -10,7 +10,7 @@
  * goes through `+ zero`, a uniform the compiler cannot know is 0, which rounds it (fma(a, b, 0) is the
  * rounded product) before the add.
  */
-import { TesseraError, philoxFill, splitU64 } from '@tessera/tensor/backend';
+import { TesseraError, randomConstants, splitU64 } from '@tessera/tensor/backend';
 import type { RandomParams } from '@tessera/tensor/backend';
 import type { GpujsBuffer, Runtime } from '../runtime.js';
 
@@ -89,7 +89,7 @@ export function randomKernels(rt: Runtime) {
     if (!Number.isSafeInteger(p.seed) || p.seed < 0) throw new TesseraError('random', `seed must be a non-negative safe integer, got ${p.seed}`);
     if (!Number.isSafeInteger(p.offset) || p.offset < 0) throw new TesseraError('random', `offset must be a non-negative safe integer, got ${p.offset}`);
     // The reference computes (and validates) the fill's float32 constants; with an empty array it draws nothing.
-    const c = philoxFill(new Float32Array(0), p);
+    const c = randomConstants(p, 'float32');
     const meta = streamMeta(p);
     if (c.dist === 'uniform') {
       const k = rt.kernel(

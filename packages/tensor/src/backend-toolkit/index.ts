@@ -9,6 +9,7 @@ export { UNARY_OPS, BINARY_OPS } from '../backend/kernels.js';
 export { registerBackend } from '../backend/registry.js';
 export { TesseraError, fmtShape } from '../errors.js';
 export { contiguousStrides, collapseDims } from './strides.js';
+export { KERNEL_NAMES, KERNEL_IDS, type KernelName } from './kernel-ids.js';
 export { sizeClass, type SizeClassPolicy } from './size-class.js';
 export { BufferPool, type BufferPoolPrimitives, type BufferPoolOptions, type BufferPoolStats } from './buffer-pool.js';
 export {
