@@ -4,7 +4,7 @@ import { backendByName, memory } from '@tessera/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { GpujsBackend } from '../src/index.js';
 import { skipReason } from './available.js';
-import { compareRuns, trainSmallCnn } from './shared/small-cnn.js';
+import { compareRuns, trainSmallCnn } from '@tessera/tensor/testing';
 
 let skip: string | null = null;
 beforeAll(async () => {

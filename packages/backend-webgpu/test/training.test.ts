@@ -2,7 +2,7 @@
 // initialisation (Philox), same dropout masks, losses and updated weights within tolerance.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adapterSkipReason } from './adapter.js';
-import { compareRuns, trainSmallCnn } from './shared/small-cnn.js';
+import { compareRuns, trainSmallCnn } from '@tessera/tensor/testing';
 
 let skip: string | null = null;
 beforeAll(async () => {

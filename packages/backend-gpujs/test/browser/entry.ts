@@ -6,7 +6,7 @@ import { describeConformance } from '@tessera/tensor/testing';
 import '../../src/index.js';
 import type { GpujsBackend } from '../../src/index.js';
 import { RANDOM_CASES, compareRandom } from '../shared/random-check.js';
-import { compareRuns, trainSmallCnn } from '../shared/small-cnn.js';
+import { compareRuns, trainSmallCnn } from '@tessera/tensor/testing';
 import { collected } from './vitest-shim.js';
 
 export interface BrowserReport {

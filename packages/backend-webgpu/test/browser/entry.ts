@@ -5,7 +5,7 @@ import { backendByName } from '@tessera/tensor';
 import { OP_CASES, compareEvaluations, evaluate } from '@tessera/tensor/testing';
 import fc from 'fast-check';
 import { type WebGpuBackend } from '../../src/index.js';
-import { compareRuns, trainSmallCnn } from '../shared/small-cnn.js';
+import { compareRuns, trainSmallCnn } from '@tessera/tensor/testing';
 
 export interface BrowserReport {
   adapter: string;

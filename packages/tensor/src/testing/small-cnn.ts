@@ -1,7 +1,9 @@
-// A few SGD steps of a small CNN on one backend, from fixed seeds: shared by the Node training test and the
-// headless-browser check (after @tessera/backend-webgpu's test helper of the same name). Covers conv + bias, ReLU, max-pool, LRN, a grouped strided conv, adaptive average
-// pooling, dropout, linear, cross-entropy and SGD with momentum and weight decay.
-import { F, type Tensor, backendByName, manualSeed, optim, randn, tensor, tidy, zeros } from '@tessera/tensor';
+/**
+ * A few SGD steps of a small CNN on one backend, from fixed seeds — the training check every backend runs
+ * against `cpu` (in Node and in its headless-browser check). Covers conv + bias, ReLU, max-pool, LRN, a grouped
+ * strided conv, adaptive average pooling, dropout, linear, cross-entropy and SGD with momentum and weight decay.
+ */
+import { F, type Tensor, backendByName, manualSeed, optim, randn, tensor, tidy, zeros } from '../index.js';
 
 export interface TrainRun {
   losses: number[];
