@@ -1,10 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { packageTests } from '../../scripts/vitest-package.mjs';
 
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
-  },
-});
+export default packageTests();

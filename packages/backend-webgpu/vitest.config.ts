@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { defineConfig } from 'vitest/config';
+import { packageTests } from '../../scripts/vitest-package.mjs';
 
 // Debian's `chromium` package ships SwiftShader, a Vulkan driver on the CPU that Dawn accepts (Mesa's
 // lavapipe it refuses). Point Dawn at it unless the environment already names a driver. The variables are
@@ -19,11 +19,4 @@ if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
   }
 }
 
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 300_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
-  },
-});
+export default packageTests({ testTimeout: 300_000 });
