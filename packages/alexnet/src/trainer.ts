@@ -18,7 +18,6 @@ import {
   saveSafetensors,
   setRngState,
   tidy,
-  type RngState,
   type Tensor,
 } from '@tessera/tensor';
 import { ErrorMeter, type ErrorRates } from './metrics.js';

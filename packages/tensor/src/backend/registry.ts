@@ -76,7 +76,10 @@ function instantiateSync(name: string, entry: Entry): Backend | undefined {
   try {
     const made = entry.factory();
     if (made instanceof Promise) {
-      made.then((b) => b.dispose(), () => {});
+      made.then(
+        (b) => b.dispose(),
+        () => {},
+      );
       entry.failure = `backend "${name}" was registered as an implicit default but its factory is asynchronous`;
       return undefined;
     }
