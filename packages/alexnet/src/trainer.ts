@@ -7,19 +7,7 @@
  */
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  F,
-  TesseraError,
-  getRngState,
-  loadSafetensors,
-  nn,
-  noGrad,
-  optim,
-  saveSafetensors,
-  setRngState,
-  tidy,
-  type Tensor,
-} from '@tessera/tensor';
+import { F, TesseraError, getRngState, loadSafetensors, nn, noGrad, optim, saveSafetensors, setRngState, tidy, type Tensor } from '@tessera/tensor';
 import { ErrorMeter, type ErrorRates } from './metrics.js';
 import { CHECKPOINT_SIDECAR_FORMAT, readCheckpointSidecar, type CheckpointSidecar } from './checkpoint-sidecar.js';
 
