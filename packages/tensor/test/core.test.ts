@@ -20,17 +20,7 @@ import {
   type Tensor,
 } from '../src/index.js';
 import { createCpuBackend } from '../src/cpu/index.js';
-
-function expectTessera(fn: () => unknown, ...fragments: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(TesseraError);
-  for (const f of fragments) expect((caught as Error).message).toContain(f);
-}
+import { expectTessera } from './helpers.js';
 
 describe('creation and reading back', () => {
   it('builds tensors from nested arrays, typed arrays and shapes', async () => {

@@ -1,41 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  F,
-  Tensor,
-  TesseraError,
-  backendByName,
-  getRngState,
-  keep,
-  manualSeed,
-  memory,
-  noGrad,
-  ones,
-  randn,
-  registerBackend,
-  tensor,
-  tidy,
-  zeros,
-} from '../src/index.js';
+import { F, Tensor, backendByName, getRngState, keep, manualSeed, memory, noGrad, ones, randn, registerBackend, tensor, tidy, zeros } from '../src/index.js';
 import { createCpuBackend } from '../src/cpu/index.js';
 import * as nn from '../src/nn/index.js';
+import { expectTessera, values } from './helpers.js';
 
 const { init } = nn;
-
-function expectTessera(fn: () => unknown, ...fragments: (string | RegExp)[]): TesseraError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(TesseraError);
-  for (const f of fragments) expect((caught as Error).message).toMatch(f);
-  return caught as TesseraError;
-}
-
-async function values(t: Tensor): Promise<number[]> {
-  return Array.from(await t.data());
-}
 
 function stats(v: ArrayLike<number>): { mean: number; std: number; min: number; max: number } {
   let sum = 0;

@@ -2,30 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { F, Tensor, TesseraError, keep, manualSeed, memory, ones, randn, tensor, tidy, zeros } from '../src/index.js';
+import { F, Tensor, keep, manualSeed, memory, ones, randn, tensor, tidy, zeros } from '../src/index.js';
 import type { DType } from '../src/index.js';
 import { loadSafetensors, saveSafetensors } from '../src/io/index.js';
 import * as nn from '../src/nn/index.js';
 import * as optim from '../src/optim/index.js';
+import { expectTessera, values } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-optim-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function expectTessera(fn: () => unknown, ...fragments: (string | RegExp)[]): TesseraError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(TesseraError);
-  for (const f of fragments) expect((caught as Error).message).toMatch(f);
-  return caught as TesseraError;
-}
-
-async function values(t: Tensor): Promise<number[]> {
-  return Array.from(await t.data());
-}
 
 function expectClose(actual: readonly number[], expected: readonly number[], rel: number): void {
   expect(actual.length).toBe(expected.length);
