@@ -1,0 +1,3 @@
+import { packageTests } from '../../scripts/vitest-package.mjs';
+
+export default packageTests();
