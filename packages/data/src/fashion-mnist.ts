@@ -8,27 +8,12 @@ import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { TesseraError } from '@tessera/tensor';
 import { ArrayDataset } from './array-dataset.js';
+import { FASHION_MNIST_CLASSES, parseIdxWith, type IdxArray } from './idx.js';
 import { resizeBilinear } from './resize.js';
 import { sharedArray } from './shared.js';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
-
-export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-]);
-
-/** Per-channel statistics of the training images, v = pixel / 255 (for `normalize: { kind: 'channel' }`). */
-export const FASHION_MNIST_MEAN = 0.28604;
-export const FASHION_MNIST_STD = 0.35302;
+export { FASHION_MNIST_CLASSES, FASHION_MNIST_MEAN, FASHION_MNIST_STD, type IdxArray } from './idx.js';
 
 export type FashionMnistSplit = 'train' | 'test';
 
@@ -37,39 +22,9 @@ const FILES: Record<FashionMnistSplit, { images: string; labels: string }> = {
   test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
 };
 
-export interface IdxArray {
-  /** Dimensions from the header, e.g. [60000, 28, 28]. */
-  readonly dims: readonly number[];
-  readonly data: Uint8Array;
-}
-
 /** Parses an IDX file of unsigned bytes (type 0x08), gzipped or not; `path` names it in errors. */
 export function parseIdx(bytes: Uint8Array, path: string): IdxArray {
-  const op = 'parseIdx';
-  let raw = bytes;
-  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
-    try {
-      raw = gunzipSync(raw);
-    } catch (e) {
-      throw new TesseraError(op, `${path}: the gzip stream is corrupt or truncated (${(e as Error).message})`);
-    }
-  }
-  if (raw.length < 4) throw new TesseraError(op, `${path}: ${raw.length} bytes is too short for an IDX header`);
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  if (raw[0] !== 0 || raw[1] !== 0)
-    throw new TesseraError(op, `${path}: not an IDX file (magic ${Array.from(raw.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')})`);
-  if (raw[2] !== 0x08) throw new TesseraError(op, `${path}: IDX element type 0x${raw[2]!.toString(16)}, expected 0x08 (unsigned byte)`);
-  const rank = raw[3]!;
-  if (rank < 1 || rank > 4) throw new TesseraError(op, `${path}: IDX rank ${rank} is not supported`);
-  const header = 4 + 4 * rank;
-  if (raw.length < header) throw new TesseraError(op, `${path}: truncated IDX header`);
-  const dims: number[] = [];
-  for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
-  const expected = dims.reduce((a, b) => a * b, 1);
-  if (raw.length - header !== expected) {
-    throw new TesseraError(op, `${path}: header says [${dims.join(', ')}] (${expected} bytes of data) but the file holds ${raw.length - header}`);
-  }
-  return { dims, data: raw.subarray(header) };
+  return parseIdxWith(bytes, path, gunzipSync);
 }
 
 function findIdx(dir: string, base: string): string | undefined {
