@@ -6,7 +6,6 @@
  * an `undefined` deep inside whoever uses it. Nested states owned by other modules (optimizer, scheduler,
  * loader) are checked to the depth their types declare; their owners' `loadStateDict` checks the meaning.
  */
-import { readFile } from 'node:fs/promises';
 import { TesseraError, type RngState, type optim } from '@tessera/tensor';
 import type { ErrorRates } from './metrics.js';
 import type { EpochRecord } from './trainer.js';
@@ -149,6 +148,9 @@ export async function readCheckpointSidecar<Describe>(
 ): Promise<CheckpointSidecar<Describe | Record<string, unknown>>> {
   let text: string;
   try {
+    // Loaded on use (the specifier in a variable keeps bundlers away), so browsers can parse sidecars.
+    const fsName = 'node:fs/promises';
+    const { readFile } = (await import(fsName)) as typeof import('node:fs/promises');
     text = await readFile(path, 'utf8');
   } catch (err) {
     throw new TesseraError(OP, `cannot read ${path}: ${(err as Error).message}`);
