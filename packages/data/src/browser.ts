@@ -6,4 +6,5 @@
 export { FASHION_MNIST_CLASSES, FASHION_MNIST_MEAN, FASHION_MNIST_STD, parseIdxWith, type IdxArray } from './idx.js';
 export { SyntheticStream, renderSyntheticImage, type Drawn } from './synthetic-render.js';
 export { resizeBilinear } from './resize.js';
-export { transformImage, type TransformSpec, type NormalizeSpec } from './transforms.js';
+export { transformImage, IMAGENET_MEAN, IMAGENET_STD, type TransformSpec, type NormalizeSpec } from './transforms.js';
+export { torchvisionTestTransform } from './presets.js';
