@@ -42,6 +42,8 @@ export interface AvgPool2dLayerOptions {
   padding?: Pair;
   /** Count padded cells in the divisor (default true, as PyTorch). */
   countIncludePad?: boolean;
+  /** Round the output size up (PyTorch's ceil_mode); a last window past the padded input divides by its clipped size, as PyTorch. */
+  ceilMode?: boolean;
 }
 
 export class AvgPool2d extends Module {
@@ -49,6 +51,7 @@ export class AvgPool2d extends Module {
   readonly stride: [number, number];
   readonly padding: [number, number];
   readonly countIncludePad: boolean;
+  readonly ceilMode: boolean;
 
   constructor(kernelSize: Pair, opts: AvgPool2dLayerOptions = {}) {
     super();
@@ -56,14 +59,21 @@ export class AvgPool2d extends Module {
     this.stride = pair(opts.stride ?? kernelSize, 1, 'stride', 'AvgPool2d', 1);
     this.padding = pair(opts.padding, 0, 'padding', 'AvgPool2d', 0);
     this.countIncludePad = opts.countIncludePad ?? true;
+    this.ceilMode = opts.ceilMode ?? false;
   }
 
   override forward(x: Tensor): Tensor {
-    return avgPool2d(x, { kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad });
+    return avgPool2d(x, {
+      kernelSize: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+      countIncludePad: this.countIncludePad,
+      ceilMode: this.ceilMode,
+    });
   }
 
   override extraRepr(): string {
-    return `kernelSize=${fmtPair(this.kernelSize)}, stride=${fmtPair(this.stride)}, padding=${fmtPair(this.padding)}, countIncludePad=${this.countIncludePad}`;
+    return `kernelSize=${fmtPair(this.kernelSize)}, stride=${fmtPair(this.stride)}, padding=${fmtPair(this.padding)}, ceilMode=${this.ceilMode}, countIncludePad=${this.countIncludePad}`;
   }
 }
 

@@ -28,6 +28,11 @@ export class Sequential extends Module implements Iterable<Module> {
     return this[i]!;
   }
 
+  /** Same as at(index). */
+  get(index: number): Module {
+    return this.at(index);
+  }
+
   /** Adds `m` as the next child. Returns this. */
   append(m: Module): this {
     if (!(m instanceof Module)) throw new TesseraError('Sequential', `every entry must be a Module, got ${describe(m)}`);

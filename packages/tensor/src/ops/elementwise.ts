@@ -194,3 +194,27 @@ export function clone(x: Tensor): Tensor {
 export function fullLike(x: Tensor, value: number): Tensor {
   return filled(x.backendImpl, x.shape, x.dtype, value);
 }
+
+/**
+ * Clamps to [minVal, maxVal], after torch.nn.functional.hardtanh. Unlike `clamp` (whose gradient passes at the
+ * bounds too, as torch.clamp's does), the gradient passes only where minVal < x < maxVal strictly, as PyTorch's
+ * hardtanh_backward does; relu6 is hardtanh(x, 0, 6) and shares that rule.
+ */
+export function hardtanh(x: Tensor, minVal = -1, maxVal = 1, op = 'hardtanh'): Tensor {
+  x.buf(op);
+  if (x.dtype === 'int32') throw new TesseraError(op, `expects a float tensor, got int32 ${fmtShape(x.shape)}; cast it with .cast('float32')`);
+  for (const [name, v] of [
+    ['minVal', minVal],
+    ['maxVal', maxVal],
+  ] as const) {
+    if (typeof v !== 'number' || Number.isNaN(v)) throw new TesseraError(op, `${name} must be a number, got ${String(v)}`);
+  }
+  if (minVal > maxVal) throw new TesseraError(op, `minVal ${minVal} is above maxVal ${maxVal}`);
+  const out = noGrad(() => {
+    const lower = x.maximum(minVal);
+    const y = lower.minimum(maxVal);
+    lower.dispose();
+    return y;
+  });
+  return record(out, op, [x], (g) => [g.mul(x.gt(minVal).mul(x.lt(maxVal)))]);
+}

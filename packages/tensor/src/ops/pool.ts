@@ -4,7 +4,8 @@ import type { Pool2dParams } from '../backend/kernels.js';
 import { TesseraError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { pair, type Pair } from './conv.js';
-import { empty, kernels, requireFloat, reshapeTemp } from './util.js';
+import { tensor } from './creation.js';
+import { disposeIntermediate, empty, kernels, requireFloat, reshapeTemp } from './util.js';
 
 export interface Pool2dOptions {
   kernelSize: Pair;
@@ -79,17 +80,38 @@ export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
   const op = 'avgPool2d';
   x.buf(op);
   requireFloat(op, x);
-  if (opts?.ceilMode) throw new TesseraError(op, 'ceilMode is supported by maxPool2d only');
   return batched(x, (x4) => {
     const p = { ...poolGeometry(op, x4, opts), countIncludePad: opts.countIncludePad ?? true };
     const y = empty(x4.backendImpl, [p.n, p.c, p.outH, p.outW], x4.dtype);
     if (y.size > 0) kernels(x4).avgPool2d(x4.buf(op), y.buf(op), p);
-    return record(y, op, [x4], (g) => {
+    const pooled = record(y, op, [x4], (g) => {
       const dx = empty(g.backendImpl, x4.shape, g.dtype);
       kernels(g).avgPool2dBackward(g.buf(op), dx.buf(op), p);
       return [dx];
     });
+    const correction = p.countIncludePad ? ceilDivisorCorrection(p, x4) : null;
+    if (!correction) return pooled;
+    const out = pooled.mul(correction);
+    disposeIntermediate(pooled);
+    if (!out.requiresGrad) correction.dispose();
+    return out;
   });
+}
+
+/**
+ * With countIncludePad, the kernels divide every window by kh·kw. PyTorch divides by the window clipped to the
+ * padded input, (min(h0 + kh, h + padH) − h0)·(likewise for w), which is smaller for a last window that
+ * ceilMode lets overhang the padded input. Returns the [outH, outW] factor kh·kw / clipped that turns the
+ * former into the latter, or null when no window overhangs (always so without ceilMode).
+ */
+function ceilDivisorCorrection(p: Pool2dParams, like: Tensor): Tensor | null {
+  const clipped = (o: number, s: number, pad: number, k: number, size: number): number => Math.min(o * s - pad + k, size + pad) - (o * s - pad);
+  const rows = Array.from({ length: p.outH }, (_, o) => clipped(o, p.strideH, p.padH, p.kh, p.h));
+  const cols = Array.from({ length: p.outW }, (_, o) => clipped(o, p.strideW, p.padW, p.kw, p.w));
+  if (rows.every((r) => r === p.kh) && cols.every((c) => c === p.kw)) return null;
+  const f = new Float64Array(p.outH * p.outW);
+  for (let i = 0; i < p.outH; i++) for (let j = 0; j < p.outW; j++) f[i * p.outW + j] = (p.kh * p.kw) / (rows[i]! * cols[j]!);
+  return tensor(f, [p.outH, p.outW], { dtype: like.dtype, backend: like.backend });
 }
 
 /** Average pooling to a fixed output size, with PyTorch's bin boundaries. */
