@@ -6,19 +6,35 @@
  * an `undefined` deep inside whoever uses it. Nested states owned by other modules (optimizer, scheduler,
  * loader) are checked to the depth their types declare; their owners' `loadStateDict` checks the meaning.
  */
-import { TesseraError, type RngState, type optim } from '@tessera/tensor';
+import { TesseraError, type DType, type RngState, type optim } from '@tessera/tensor';
 import type { ErrorRates } from './metrics.js';
 import type { EpochRecord } from './trainer.js';
 
 const OP = 'checkpoint';
 export const CHECKPOINT_SIDECAR_FORMAT = 'tessera.alexnet.checkpoint';
+/** Version 2 added `progress` (mid-epoch checkpoints); version 1 files read with `progress: null`. */
+export const CHECKPOINT_SIDECAR_VERSION = 2;
+
+/** The epoch in progress at a mid-epoch checkpoint: what the Trainer has summed so far. */
+export interface EpochProgress {
+  /** Steps of the epoch done (the source's `loader` state is the position after them). */
+  step: number;
+  images: number;
+  /** Σ batch loss × batch size so far, exactly as the running sum held it, and that sum's dtype. */
+  lossSum: number;
+  lossDtype: DType;
+  /** Wall time spent in the epoch so far. */
+  seconds: number;
+}
 
 /** Exactly what `Trainer.saveCheckpoint` writes, as JSON: `describe` is the caller's own record. */
 export interface CheckpointSidecar<Describe = Record<string, unknown>> {
   format: typeof CHECKPOINT_SIDECAR_FORMAT;
-  version: 1;
+  version: 1 | 2;
   /** Epochs completed. */
   epoch: number;
+  /** null at the end of an epoch; inside the next one, how far it got (the loader state is that position). */
+  progress: EpochProgress | null;
   /** The safetensors file, relative to the sidecar's directory. */
   weights: string;
   optimizer: optim.OptimizerMeta;
@@ -126,7 +142,7 @@ export function parseCheckpointSidecar<Describe>(
   const describe = (d: Record<string, unknown>) => (readDescribe ? readDescribe(d, f.under('describe')) : d);
   return {
     format: f.oneOf(s.format, 'format', [CHECKPOINT_SIDECAR_FORMAT]),
-    version: f.oneOf(s.version, 'version', [1]),
+    ...versionAndProgress(s, f),
     epoch: f.integer(s.epoch, 'epoch'),
     weights: f.string(s.weights, 'weights'),
     optimizer: readOptimizerMeta(f.object(s.optimizer, 'optimizer'), f.under('optimizer')),
@@ -156,6 +172,22 @@ export async function readCheckpointSidecar<Describe>(
     throw new TesseraError(OP, `cannot read ${path}: ${(err as Error).message}`);
   }
   return readDescribe ? parseCheckpointSidecar(text, path, readDescribe) : parseCheckpointSidecar(text, path);
+}
+
+function versionAndProgress(s: Record<string, unknown>, f: SidecarFieldReader): { version: 1 | 2; progress: EpochProgress | null } {
+  const version = f.oneOf(s.version, 'version', [1, 2] as const);
+  if (version === 1 || s.progress === null) return { version, progress: null };
+  const p = f.object(s.progress, 'progress');
+  return {
+    version,
+    progress: {
+      step: f.integer(p.step, 'progress.step', 1),
+      images: f.integer(p.images, 'progress.images'),
+      lossSum: f.number(p.lossSum, 'progress.lossSum'),
+      lossDtype: f.oneOf(p.lossDtype, 'progress.lossDtype', ['float32', 'float64'] as const),
+      seconds: f.number(p.seconds, 'progress.seconds', 0),
+    },
+  };
 }
 
 function readOptimizerMeta(m: Record<string, unknown>, f: SidecarFieldReader): optim.OptimizerMeta {

@@ -1,5 +1,15 @@
 export { AlexNet, alexnet, averageCropProbabilities, PAPER_LRN, type AlexNetOptions, type AlexNetVariant } from './model.js';
-export { Trainer, resolveCheckpoint, type TrainerOptions, type BatchSource, type TrainBatch, type StepInfo, type EpochRecord } from './trainer.js';
+export {
+  Trainer,
+  resolveCheckpoint,
+  type TrainerOptions,
+  type BatchSource,
+  type TrainBatch,
+  type StepInfo,
+  type EpochRecord,
+  type CheckpointEvery,
+  type StopInfo,
+} from './trainer.js';
 export { ErrorMeter, batchCounts, type ErrorRates } from './metrics.js';
 export * from './figures/index.js';
 export {
@@ -25,9 +35,11 @@ export {
 } from './onnx/index.js';
 export {
   CHECKPOINT_SIDECAR_FORMAT,
+  CHECKPOINT_SIDECAR_VERSION,
   SidecarFieldReader,
   parseCheckpointSidecar,
   readCheckpointSidecar,
   type CheckpointSidecar,
+  type EpochProgress,
   type DescribeReader,
 } from './checkpoint-sidecar.js';

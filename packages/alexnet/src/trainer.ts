@@ -4,12 +4,25 @@
  * stops improving, 90 epochs. Checkpoints every epoch (weights + optimizer state in safetensors, the rest in a
  * JSON sidecar) so that a resumed run continues exactly; a non-finite loss stops training and leaves the last
  * good checkpoint in place.
+ *
+ * Long runs: `checkpointEvery` adds checkpoints between epochs (every N optimizer steps or every so many seconds
+ * of wall time) that also hold the position in the epoch (the source's state after the last batch trained on,
+ * the running loss sum), so a resume continues mid-epoch to the same weights as a run that was never stopped;
+ * `requestStop()` (a signal handler's job) ends training after the current step with such a checkpoint. Every
+ * file is written to a temporary name and renamed, and latest.json moves last, so a process killed at any moment
+ * leaves a latest.json that points at a complete checkpoint. Of the step checkpoints only the newest is kept.
  */
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { F, TesseraError, getRngState, loadSafetensors, nn, noGrad, optim, saveSafetensors, setRngState, tidy, type Tensor } from '@tessera/tensor';
+import { F, TesseraError, getRngState, loadSafetensors, nn, noGrad, optim, saveSafetensors, setRngState, tensor, tidy, type Tensor } from '@tessera/tensor';
 import { ErrorMeter, type ErrorRates } from './metrics.js';
-import { CHECKPOINT_SIDECAR_FORMAT, readCheckpointSidecar, type CheckpointSidecar } from './checkpoint-sidecar.js';
+import {
+  CHECKPOINT_SIDECAR_FORMAT,
+  CHECKPOINT_SIDECAR_VERSION,
+  readCheckpointSidecar,
+  type CheckpointSidecar,
+  type EpochProgress,
+} from './checkpoint-sidecar.js';
 
 /** What a loader yields: NCHW float32 images and int32 labels (crops image-major when crops > 1). */
 export interface TrainBatch {
@@ -22,8 +35,29 @@ export interface BatchSource {
   epoch(): AsyncIterable<TrainBatch>;
   /** Batches per epoch, for progress and ETA. */
   readonly length?: number;
-  /** The position to save in a checkpoint (restored by whoever builds the source). */
+  /**
+   * The position to save in a checkpoint (restored by whoever builds the source). Called while an epoch is being
+   * iterated it must describe the position after the batches yielded so far, so that a source rebuilt from it
+   * yields the rest of that epoch; a source without it gets epoch checkpoints only.
+   */
   state?(): unknown;
+}
+
+/** When to write checkpoints between epochs: every `steps` optimizer steps and/or every `seconds` of wall time. */
+export interface CheckpointEvery {
+  steps?: number;
+  seconds?: number;
+}
+
+/** Where a run stopped on `requestStop()`. */
+export interface StopInfo {
+  /** What asked (e.g. 'SIGTERM'). */
+  reason: string;
+  /** Epochs completed, and steps of the next one done (0: it stopped between epochs). */
+  epoch: number;
+  step: number;
+  /** The checkpoint written at the stop; null without a checkpointDir, or when the source has no state(). */
+  checkpoint: string | null;
 }
 
 export interface TrainerOptions {
@@ -37,11 +71,24 @@ export interface TrainerOptions {
   /** 'sgd' (the paper's, default) or 'adam' (torch.optim.Adam: weightDecay is an L2 term on the gradient; momentum and rule unused). */
   optimizer?: 'sgd' | 'adam';
   /**
-   * 'plateau': divide the lr by 10 when the validation top-1 error stops improving (the paper); 'steps': divide it
-   * by 10 at the start of each epoch listed in `dropEpochs` (1-based); 'none' keeps it.
+   * 'plateau': divide the lr by 10 when the validation top-1 error stops improving (the paper); 'steps': multiply
+   * it by `gamma` (default 0.1) at the start of each epoch listed in `dropEpochs` (1-based, torch's MultiStepLR);
+   * 'step': multiply it by `gamma` every `stepSize` epochs (torch's StepLR, torchvision's reference recipes);
+   * 'none' keeps it.
    */
-  schedule?: 'plateau' | 'steps' | 'none';
+  schedule?: 'plateau' | 'steps' | 'step' | 'none';
   dropEpochs?: readonly number[];
+  /** schedule 'step': epochs between decays. */
+  stepSize?: number;
+  /** schedules 'steps' and 'step': the factor (default 0.1). */
+  gamma?: number;
+  /**
+   * The training loss of a batch (default: cross-entropy of model.forward); e.g. GoogLeNet's main + 0.3 × auxiliary
+   * losses in training mode.
+   */
+  loss?: (model: nn.Module, images: Tensor, labels: Tensor) => Tensor;
+  /** Checkpoints between epochs as well (needs checkpointDir and a source with state()). */
+  checkpointEvery?: CheckpointEvery;
   /** Epochs without improvement before the lr drops (default 0: at the first epoch that does not improve). */
   patience?: number;
   /** Directory for per-epoch checkpoints; none are written when omitted. */
@@ -80,15 +127,21 @@ export interface EpochRecord {
 export class Trainer {
   readonly model: nn.Module;
   readonly optimizer: optim.SGD | optim.Adam;
-  /** 'plateau': ReduceLROnPlateau stepped with the validation error; 'steps': MultiStepLR; 'none': null. */
-  readonly scheduler: optim.ReduceLROnPlateau | optim.MultiStepLR | null;
+  /** 'plateau': ReduceLROnPlateau stepped with the validation error; 'steps': MultiStepLR; 'step': StepLR; 'none': null. */
+  readonly scheduler: optim.ReduceLROnPlateau | optim.MultiStepLR | optim.StepLR | null;
   /** Train until this many epochs are complete; raise it to continue training. */
   epochs: number;
   readonly history: EpochRecord[] = [];
   /** Epochs completed. */
   epoch = 0;
+  /** Set when the last fit() ended on requestStop() before its epochs were done; null otherwise. */
+  stopped: StopInfo | null = null;
   private readonly opts: TrainerOptions;
   private lastCheckpoint: string | null = null;
+  /** The epoch in progress a mid-epoch checkpoint left, consumed by the next trainEpoch. */
+  private progress: EpochProgress | null = null;
+  private stopRequest: string | null = null;
+  private lastCheckpointAt = performance.now();
 
   constructor(opts: TrainerOptions) {
     this.opts = opts;
@@ -106,19 +159,38 @@ export class Trainer {
             weightDecay: opts.weightDecay ?? 5e-4,
             rule: opts.rule ?? 'paper',
           });
+    const schedule = opts.schedule ?? 'plateau';
+    if (!['plateau', 'steps', 'step', 'none'].includes(schedule)) {
+      throw new TesseraError('Trainer', `schedule must be 'plateau', 'steps', 'step' or 'none', got ${JSON.stringify(schedule)}`);
+    }
     const dropEpochs = opts.dropEpochs ?? [];
-    if (opts.schedule === 'steps' ? dropEpochs.length === 0 || dropEpochs.some((e) => !Number.isInteger(e) || e < 1) : dropEpochs.length > 0) {
+    if (schedule === 'steps' ? dropEpochs.length === 0 || dropEpochs.some((e) => !Number.isInteger(e) || e < 1) : dropEpochs.length > 0) {
       throw new TesseraError('Trainer', `schedule 'steps' needs dropEpochs (positive integers), and only it takes them; got ${JSON.stringify(dropEpochs)}`);
     }
-    const schedule = opts.schedule ?? 'plateau';
+    if (schedule === 'step' ? !Number.isInteger(opts.stepSize) || opts.stepSize! < 1 : opts.stepSize !== undefined) {
+      throw new TesseraError('Trainer', `schedule 'step' needs stepSize (a positive integer), and only it takes one; got ${JSON.stringify(opts.stepSize)}`);
+    }
+    const gamma = opts.gamma ?? 0.1;
+    if (opts.gamma !== undefined && (schedule === 'plateau' || schedule === 'none' || !(gamma > 0 && gamma <= 1))) {
+      throw new TesseraError('Trainer', `gamma (in (0, 1]) is for the 'steps' and 'step' schedules only; got ${JSON.stringify(opts.gamma)} with '${schedule}'`);
+    }
+    const every = opts.checkpointEvery;
+    if (every !== undefined) {
+      const bad = (v: number | undefined, integer: boolean) => v !== undefined && (!(v > 0) || !Number.isFinite(v) || (integer && !Number.isInteger(v)));
+      if (bad(every.steps, true) || bad(every.seconds, false) || (every.steps === undefined && every.seconds === undefined)) {
+        throw new TesseraError('Trainer', `checkpointEvery needs steps (a positive integer) and/or seconds (a positive number), got ${JSON.stringify(every)}`);
+      }
+    }
     // dropEpochs are 1-based epochs to start at the lower rate; MultiStepLR's milestones are the lastEpoch values
     // reached after the epochs before them, so epoch e starts at the rate milestone e − 1 set.
     this.scheduler =
       schedule === 'plateau'
         ? new optim.ReduceLROnPlateau(this.optimizer, { mode: 'min', factor: 0.1, patience: opts.patience ?? 0 })
         : schedule === 'steps'
-          ? new optim.MultiStepLR(this.optimizer, { milestones: dropEpochs.map((e) => e - 1), gamma: 0.1 })
-          : null;
+          ? new optim.MultiStepLR(this.optimizer, { milestones: dropEpochs.map((e) => e - 1), gamma })
+          : schedule === 'step'
+            ? new optim.StepLR(this.optimizer, { stepSize: opts.stepSize!, gamma })
+            : null;
   }
 
   /** The checkpoint written last (or loaded), if any. */
@@ -126,50 +198,105 @@ export class Trainer {
     return this.lastCheckpoint;
   }
 
+  /**
+   * Asks a running fit() to stop after the step in progress: it writes a checkpoint (mid-epoch, resumable) and
+   * returns, leaving `stopped` set. Safe to call from a signal handler; a second call changes nothing.
+   */
+  requestStop(reason = 'stop'): void {
+    this.stopRequest ??= reason;
+  }
+
   private async log(record: Record<string, unknown>): Promise<void> {
     if (this.opts.logFile) await appendFile(this.opts.logFile, JSON.stringify(record) + '\n');
   }
 
-  /** One pass over `train`. Returns the mean training loss. */
-  async trainEpoch(train: BatchSource): Promise<{ loss: number; images: number; seconds: number }> {
+  /** Whether a between-epochs checkpoint is due after the step just taken. */
+  private checkpointDue(): boolean {
+    const every = this.opts.checkpointEvery;
+    if (!every || !this.opts.checkpointDir) return false;
+    if (every.steps !== undefined && this.optimizer.stepCount % every.steps === 0) return true;
+    return every.seconds !== undefined && performance.now() - this.lastCheckpointAt >= every.seconds * 1000;
+  }
+
+  /**
+   * One pass over `train` (after a mid-epoch resume: the rest of it). Returns the mean training loss, or null when
+   * requestStop() ended it before the epoch was done (`stopped` says where, and which checkpoint holds it).
+   */
+  async trainEpoch(train: BatchSource): Promise<{ loss: number; images: number; seconds: number } | null> {
     const model = this.model;
     const opt = this.optimizer;
     model.train();
     const logEvery = this.opts.logEvery ?? 10;
+    const resumed = this.progress;
+    this.progress = null;
     const t0 = performance.now();
-    let step = 0;
-    let images = 0;
-    let lossSum: Tensor | null = null;
+    const priorSeconds = resumed?.seconds ?? 0;
+    let step = resumed?.step ?? 0;
+    let images = resumed?.images ?? 0;
+    let sessionImages = 0;
+    let lossSum: Tensor | null = resumed ? tensor([resumed.lossSum], [], { dtype: resumed.lossDtype }) : null;
     let pending: Tensor | null = null;
     const epoch = this.epoch;
+    const nonFinite = (value: number) =>
+      new TesseraError(
+        'train',
+        `the loss became ${value} at epoch ${epoch + 1}, step ${step}; training stopped. ` +
+          (this.lastCheckpoint ? `The last good checkpoint is ${this.lastCheckpoint}` : 'No checkpoint had been written yet') +
+          ' — lower the learning rate and resume from it.',
+      );
     const readLoss = async (l: Tensor) => {
       const value = await l.item();
-      if (!Number.isFinite(value)) {
-        throw new TesseraError(
-          'train',
-          `the loss became ${value} at epoch ${epoch + 1}, step ${step}; training stopped. ` +
-            (this.lastCheckpoint ? `The last good checkpoint is ${this.lastCheckpoint}` : 'No checkpoint had been written yet') +
-            ' — lower the learning rate and resume from it.',
-        );
-      }
+      if (!Number.isFinite(value)) throw nonFinite(value);
       const elapsed = (performance.now() - t0) / 1000;
       const info: StepInfo = {
         epoch: epoch + 1,
         step,
         stepsPerEpoch: train.length ?? null,
         loss: value,
-        imagesPerSecond: images / elapsed,
-        elapsedSeconds: elapsed,
+        imagesPerSecond: sessionImages / elapsed,
+        elapsedSeconds: priorSeconds + elapsed,
       };
       this.opts.onStep?.(info);
       await this.log({ type: 'step', ...info, lr: opt.lr });
     };
+    const dir = this.opts.checkpointDir;
+    const resumable = dir !== undefined && typeof train.state === 'function';
+    const iterator = train.epoch()[Symbol.asyncIterator]();
+    // A checkpoint decided on after a step is written once the next batch shows that the epoch goes on (after the
+    // last batch the source's state already points at the next epoch, and the epoch checkpoint follows anyway).
+    let due = false;
+    let position: unknown = null;
     try {
-      for await (const batch of train.epoch()) {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) break;
+        const batch = next.value;
+        if (due) {
+          due = false;
+          let written: string | null;
+          try {
+            const sum = lossSum ? await lossSum.item() : 0;
+            if (!Number.isFinite(sum)) throw nonFinite(sum);
+            const seconds = priorSeconds + (performance.now() - t0) / 1000;
+            written = await this.saveCheckpoint(dir!, position, { step, images, lossSum: sum, lossDtype: lossSum?.dtype ?? 'float32', seconds });
+          } catch (err) {
+            batch.images.dispose();
+            batch.labels.dispose();
+            lossSum?.dispose();
+            throw err;
+          }
+          if (this.stopRequest !== null) {
+            batch.images.dispose();
+            batch.labels.dispose();
+            this.stopped = { reason: this.stopRequest, epoch, step, checkpoint: written };
+            lossSum?.dispose();
+            return null;
+          }
+        }
         const n = batch.labels.shape[0]!;
         const loss = tidy(() => {
           opt.zeroGrad();
-          const l = F.crossEntropy(model.forward(batch.images), batch.labels);
+          const l = this.opts.loss ? this.opts.loss(model, batch.images, batch.labels) : F.crossEntropy(model.forward(batch.images), batch.labels);
           l.backward();
           opt.step();
           return l.detach();
@@ -178,6 +305,7 @@ export class Trainer {
         batch.labels.dispose();
         step++;
         images += n;
+        sessionImages += n;
         const weighted = noGrad(() => loss.mul(n));
         if (lossSum) {
           const s: Tensor = lossSum.add(weighted);
@@ -194,10 +322,21 @@ export class Trainer {
           pending?.dispose();
           pending = loss;
         }
+        if (this.stopRequest !== null && !resumable) {
+          // Nowhere to keep the position: stop here, without a checkpoint.
+          this.stopped = { reason: this.stopRequest, epoch, step, checkpoint: null };
+          lossSum?.dispose();
+          return null;
+        }
+        if (resumable && (this.stopRequest !== null || this.checkpointDue())) {
+          due = true;
+          position = train.state!();
+        }
       }
       if (pending) await readLoss(pending);
     } finally {
       pending?.dispose();
+      await iterator.return?.(undefined);
     }
     const total = lossSum ? await lossSum.item() : NaN;
     lossSum?.dispose();
@@ -207,7 +346,7 @@ export class Trainer {
         `the loss became non-finite during epoch ${epoch + 1}; training stopped. The last good checkpoint is ${this.lastCheckpoint ?? 'none'}`,
       );
     }
-    return { loss: total / images, images, seconds: (performance.now() - t0) / 1000 };
+    return { loss: total / images, images, seconds: priorSeconds + (performance.now() - t0) / 1000 };
   }
 
   /** Loss and top-1 / top-5 error over `source`; with crops > 1 the softmax outputs of each image's crops are averaged. */
@@ -239,14 +378,22 @@ export class Trainer {
   }
 
   /**
-   * Trains until `epochs` are complete (continuing from `this.epoch` after a resume), evaluating on `val` (centre
-   * crop) and optionally `valTenCrop` after each epoch, stepping the schedule on the validation top-1 error and
-   * writing a checkpoint.
+   * Trains until `epochs` are complete (continuing from `this.epoch` after a resume, mid-epoch if the checkpoint
+   * was), evaluating on `val` (centre crop) and optionally `valTenCrop` after each epoch, stepping the schedule on
+   * the validation top-1 error and writing a checkpoint. Ends early, with `stopped` set, after requestStop().
    */
   async fit(train: BatchSource, val?: BatchSource, valTenCrop?: BatchSource): Promise<EpochRecord[]> {
+    this.stopped = null;
+    this.lastCheckpointAt = performance.now();
     while (this.epoch < this.epochs) {
+      if (this.stopRequest !== null) {
+        // Between epochs: the epoch checkpoint just written (if any) is where it stands.
+        this.stopped = { reason: this.stopRequest, epoch: this.epoch, step: 0, checkpoint: this.opts.checkpointDir ? this.lastCheckpoint : null };
+        break;
+      }
       const lr = this.optimizer.lr;
       const t = await this.trainEpoch(train);
+      if (t === null) break;
       const record: EpochRecord = { epoch: this.epoch + 1, lr, trainLoss: t.loss, images: t.images, seconds: t.seconds };
       if (val) record.val = await this.evaluate(val, 1);
       if (valTenCrop) record.valTenCrop = await this.evaluate(valTenCrop, 10);
@@ -258,23 +405,35 @@ export class Trainer {
       if (this.opts.checkpointDir) await this.saveCheckpoint(this.opts.checkpointDir, train.state?.());
       this.opts.onEpoch?.(record);
     }
+    this.stopRequest = null;
     return this.history;
   }
 
-  /** Writes epoch-NNNN.safetensors (weights + optimizer tensors) and its JSON sidecar, then points latest.json at it. */
-  async saveCheckpoint(dir: string, loaderState?: unknown): Promise<string> {
+  /**
+   * Writes a checkpoint — epoch-NNNN.safetensors (weights + optimizer tensors) and its JSON sidecar, or with
+   * `progress` (a position inside the epoch after `this.epoch`) step-NNNNNNNN.* named by the optimizer's step
+   * count — then points latest.json at it. Each file goes to a temporary name first and is renamed into place;
+   * the step checkpoint written or loaded before is removed once latest.json has moved past it.
+   */
+  async saveCheckpoint(dir: string, loaderState?: unknown, progress?: EpochProgress): Promise<string> {
     await mkdir(dir, { recursive: true });
-    const name = `epoch-${String(this.epoch).padStart(4, '0')}`;
+    const name = progress ? `step-${String(this.optimizer.stepCount).padStart(8, '0')}` : `epoch-${String(this.epoch).padStart(4, '0')}`;
     const weights = `${name}.safetensors`;
     const optState = this.optimizer.stateDict();
     const tensors = new Map<string, Tensor>();
     for (const [k, v] of this.model.stateDict()) tensors.set(`model.${k}`, v);
     for (const [k, v] of optState.tensors) tensors.set(`optimizer.${k}`, v);
-    await saveSafetensors(tensors, join(dir, weights), { metadata: { format: 'tessera.alexnet.checkpoint', epoch: String(this.epoch) } });
+    const metadata: Record<string, string> = { format: CHECKPOINT_SIDECAR_FORMAT, epoch: String(this.epoch) };
+    if (progress) metadata.step = String(progress.step);
+    const tmp = `${join(dir, weights)}.tmp-${process.pid}`;
+    await saveSafetensors(tensors, tmp, { metadata });
+    await syncFile(tmp);
+    await rename(tmp, join(dir, weights));
     const sidecar: CheckpointSidecar = {
       format: CHECKPOINT_SIDECAR_FORMAT,
-      version: 1,
+      version: CHECKPOINT_SIDECAR_VERSION,
       epoch: this.epoch,
+      progress: progress ?? null,
       weights,
       optimizer: optState.meta,
       scheduler: this.scheduler?.stateDict() ?? null,
@@ -285,14 +444,20 @@ export class Trainer {
     };
     await writeJsonAtomic(join(dir, `${name}.json`), sidecar);
     await writeJsonAtomic(join(dir, 'latest.json'), { checkpoint: `${name}.json` });
+    const previous = this.lastCheckpoint;
     this.lastCheckpoint = join(dir, `${name}.json`);
+    this.lastCheckpointAt = performance.now();
+    if (previous !== null && previous !== this.lastCheckpoint && /(^|\/)step-\d+\.json$/.test(previous)) {
+      await rm(previous, { force: true });
+      await rm(previous.replace(/\.json$/, '.safetensors'), { force: true });
+    }
     return this.lastCheckpoint;
   }
 
   /**
-   * Restores model, optimizer, schedule, random state and history from a sidecar (a path to epoch-NNNN.json, or a
-   * checkpoint directory, meaning its latest.json). Returns the sidecar: its `loader` field is the position to
-   * rebuild the training loader at.
+   * Restores model, optimizer, schedule, random state, history and (for a mid-epoch checkpoint) the epoch in
+   * progress from a sidecar (a path to epoch-NNNN.json / step-NNNNNNNN.json, or a checkpoint directory, meaning
+   * its latest.json). Returns the sidecar: its `loader` field is the position to rebuild the training loader at.
    */
   async loadCheckpoint(path: string): Promise<CheckpointSidecar> {
     const sidecarPath = await resolveCheckpoint(path);
@@ -312,29 +477,41 @@ export class Trainer {
     setRngState(sidecar.rng);
     this.history.splice(0, this.history.length, ...sidecar.history);
     this.epoch = sidecar.epoch;
+    this.progress = sidecar.progress;
     this.lastCheckpoint = sidecarPath;
     return sidecar;
   }
   /**
    * The schedule's state from a sidecar written under the same schedule; a sidecar from another schedule (or one
-   * without a scheduler) leaves a plateau schedule fresh and puts a step schedule at the sidecar's epoch, applying
-   * the drop due at the start of the next epoch (the optimiser's lr, restored already, predates it).
+   * without a scheduler) leaves a plateau schedule fresh and puts an epoch schedule at the sidecar's epoch, applying
+   * the decay due at the start of the next epoch (the optimiser's lr, restored already, predates it).
    */
   private restoreScheduler(sidecar: CheckpointSidecar): void {
     const s = this.scheduler;
     const saved = sidecar.scheduler;
     const same = s !== null && typeof saved === 'object' && saved !== null && saved.type === s.kind;
     if (same) s.loadStateDict(saved);
-    else if (s instanceof optim.MultiStepLR) {
+    else if (s instanceof optim.MultiStepLR || s instanceof optim.StepLR) {
       s.lastEpoch = sidecar.epoch - 1;
       s.step();
     }
   }
 }
 
+/** Flushes a file to disk, so that the rename that follows never publishes a file the kernel has not written. */
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, JSON.stringify(value, null, 1));
+  await syncFile(tmp);
   await rename(tmp, path);
 }
 

@@ -114,7 +114,7 @@ describe('readCheckpointSidecar', () => {
   it('names the file and the field of a hand edit', () => {
     const cases: [string, (s: JsonObject) => void, string][] = [
       ['format', (s) => (s.format = 'tessera.other'), '"format" must be "tessera.alexnet.checkpoint", got "tessera.other"'],
-      ['version', (s) => (s.version = 2), '"version" must be 1, got 2'],
+      ['version', (s) => (s.version = 3), '"version" must be 1 or 2, got 3'],
       ['missing epoch', (s) => delete s.epoch, '"epoch" is missing (expected an integer ≥ 0)'],
       ['epoch as text', (s) => (s.epoch = '2'), '"epoch" must be an integer ≥ 0, got "2"'],
       ['weights', (s) => (s.weights = ''), '"weights" must be a non-empty string, got ""'],
