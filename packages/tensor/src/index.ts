@@ -38,3 +38,14 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as io from './io/index.js';
 export { saveSafetensors, loadSafetensors, serializeSafetensors, parseSafetensors, SafetensorsMap } from './io/index.js';
+export {
+  loadTorch,
+  loadTorchStateDict,
+  parseTorch,
+  torchStateDict,
+  TorchDict,
+  TorchStateDict,
+  type TorchValue,
+  type TorchConversion,
+  type LoadTorchOptions,
+} from './io/index.js';

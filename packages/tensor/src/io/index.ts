@@ -18,3 +18,17 @@ export {
   type RawTensor,
 } from './format.js';
 export { f16BitsToNumber, decodeF16, decodeBF16 } from './half.js';
+export {
+  loadTorch,
+  loadTorchStateDict,
+  parseTorch,
+  torchStateDict,
+  disposeTorchValue,
+  TorchDict,
+  TorchStateDict,
+  type TorchValue,
+  type TorchKey,
+  type TorchConversion,
+  type LoadTorchOptions,
+  type StorageDtype,
+} from './torch/index.js';
