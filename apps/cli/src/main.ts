@@ -11,6 +11,7 @@ import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
 import { visualizeCommand } from './commands/visualize.js';
 import { createContext } from './context.js';
+import { TrainingInterrupted } from './training.js';
 
 export const USAGE = `usage: tessera <command> [options]
 
@@ -71,6 +72,10 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
+    if (err instanceof TrainingInterrupted) {
+      process.stderr.write(`tessera ${command}: ${err.message}\n`);
+      return err.exitCode;
+    }
     const message = err instanceof TesseraError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
     if (json) process.stdout.write(JSON.stringify({ error: message }) + '\n');
     process.stderr.write(`tessera ${command}: ${message}\n`);

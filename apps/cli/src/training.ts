@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LoaderState } from '@tessera/data';
-import { Trainer, alexnet, readTrainingLog, writeCurves, type AlexNetVariant, type EpochRecord, type StepInfo } from '@tessera/alexnet';
+import { Trainer, alexnet, readTrainingLog, writeCurves, type AlexNetVariant, type CheckpointEvery, type EpochRecord, type StepInfo } from '@tessera/alexnet';
 import { TesseraError, manualSeed } from '@tessera/tensor';
 import { openCheckpoint } from './checkpoint.js';
 import type { Context } from './context.js';
@@ -49,7 +49,53 @@ export const TRAINING_OPTIONS: OptionTable = {
   stats: { type: 'string' },
   'log-every': { type: 'string' },
   'lr-drop': { type: 'string' },
+  'checkpoint-every': { type: 'string' },
 };
+
+/**
+ * Ends a run that a signal stopped: main() returns `exitCode` (130 for SIGINT, 143 for SIGTERM) after the one line
+ * saying where the checkpoint is and how to resume has been written.
+ */
+export class TrainingInterrupted extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'TrainingInterrupted';
+  }
+}
+
+const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+
+/** `--checkpoint-every N` (optimizer steps), `Ns`, `Nm` or `Nh` (wall time). */
+export function parseCheckpointEvery(text: string): CheckpointEvery {
+  const m = /^(\d+(?:\.\d+)?)([smh]?)$/.exec(text.trim());
+  const n = m ? Number(m[1]) : NaN;
+  if (!m || !(n > 0) || (m[2] === '' && !Number.isInteger(n))) {
+    throw new TesseraError(
+      '--checkpoint-every',
+      `must be a number of steps (500) or of seconds, minutes or hours of wall time (90s, 10m, 1h), got ${JSON.stringify(text)}`,
+    );
+  }
+  return m[2] === '' ? { steps: n } : { seconds: n * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] };
+}
+
+/** A word for a POSIX shell: as is when safe, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command line that resumes this run: the same options, with --out and --resume pointing at this run. */
+export function resumeCommand(command: string, args: readonly string[], out: string, checkpoints: string): string {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--resume' || a === '--out') i++;
+    else if (!a.startsWith('--resume=') && !a.startsWith('--out=')) kept.push(a);
+  }
+  return ['tessera', command, ...kept, '--out', out, '--resume', checkpoints].map(shellWord).join(' ');
+}
 
 /** One `train` or `demo` run: `args` are the command's options, `recipe` its defaults. */
 export async function runTraining(args: string[], ctx: Context, recipe: TrainingRecipe): Promise<void> {
@@ -72,6 +118,7 @@ export async function runTraining(args: string[], ctx: Context, recipe: Training
   const lrDrop = values['lr-drop'] !== undefined ? intOption(values['lr-drop'], 'lr-drop', 0, 1) : recipe.lrDrop(epochs);
   // In-memory Fashion-MNIST needs no decoding: worker threads would only take cores from training.
   const workers = values.workers !== undefined ? intOption(values.workers, 'workers', 0, 0) : spec.kind === 'fashion-mnist' ? 0 : undefined;
+  const checkpointEvery = values['checkpoint-every'] !== undefined ? parseCheckpointEvery(values['checkpoint-every'] as string) : undefined;
   const out = resolve((values.out as string | undefined) ?? join('out', recipe.name));
   mkdirSync(out, { recursive: true });
   // A fresh run starts a fresh log; a resumed one appends to it (readTrainingLog lets later lines win).
@@ -101,6 +148,7 @@ export async function runTraining(args: string[], ctx: Context, recipe: Training
     rule,
     ...(lrDrop ? { schedule: 'steps' as const, dropEpochs: [lrDrop] } : { schedule: 'plateau' as const }),
     checkpointDir: join(out, 'checkpoints'),
+    ...(checkpointEvery ? { checkpointEvery } : {}),
     logFile: join(out, 'log.jsonl'),
     logEvery: intOption(values['log-every'], 'log-every', 5),
     describe: description,
@@ -129,19 +177,48 @@ export async function runTraining(args: string[], ctx: Context, recipe: Training
     await trainer.loadCheckpoint(sidecarPath);
     // The loader's own state, checked by createLoader against the data it is rebuilt over.
     loaderState = (sidecar.loader ?? undefined) as LoaderState | undefined;
-    ctx.log(`resumed from ${sidecarPath} after epoch ${sidecar.epoch}`);
+    const at = sidecar.progress ? `in epoch ${sidecar.epoch + 1} after step ${sidecar.progress.step}` : `after epoch ${sidecar.epoch}`;
+    ctx.log(`resumed from ${sidecarPath} ${at}`);
   }
   const loaderConfig = { batchSize, seed, ...(workers !== undefined ? { workers } : {}), backend };
   const train = trainLoader(data, { ...loaderConfig, ...(loaderState ? { state: loaderState } : {}) });
   const test = testLoader(data, loaderConfig);
   const tenCrop = values['ten-crop'] ? testLoader(data, loaderConfig, true) : undefined;
   const t0 = performance.now();
+  // Ctrl-C or SIGTERM: finish the step in progress, write a checkpoint, say how to resume; a second one exits at once.
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    if (interruptedBy !== null) {
+      process.stderr.write(`\ntessera ${recipe.name}: second ${signal}, exiting without a checkpoint\n`);
+      process.exit(SIGNAL_EXIT[signal]);
+    }
+    interruptedBy = signal;
+    (progress as Progress | null)?.finish();
+    ctx.log(`${signal}: finishing the current step, then writing a checkpoint (${signal} again exits at once)`);
+    trainer.requestStop(signal);
+  };
+  let interruptedBy: 'SIGINT' | 'SIGTERM' | null = null;
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => [signal, () => onSignal(signal)] as const);
+  for (const [signal, handler] of handlers) process.on(signal, handler);
   try {
     await trainer.fit(train, test, tenCrop);
   } finally {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
     await train.close();
     await test.close();
     await tenCrop?.close();
+  }
+  const stopped = trainer.stopped;
+  if (stopped !== null) {
+    (progress as Progress | null)?.finish();
+    const signal = stopped.reason as 'SIGINT' | 'SIGTERM';
+    const where = stopped.step > 0 ? `in epoch ${stopped.epoch + 1} after step ${stopped.step}` : `after epoch ${stopped.epoch}`;
+    const command = resumeCommand(recipe.name, args, out, join(out, 'checkpoints'));
+    const message = `interrupted by ${signal} ${where}: checkpoint ${stopped.checkpoint}; resume with: ${command}`;
+    if (ctx.json)
+      process.stdout.write(
+        JSON.stringify({ interrupted: signal, epoch: stopped.epoch, step: stopped.step, checkpoint: stopped.checkpoint, resume: command }) + '\n',
+      );
+    throw new TrainingInterrupted(message, SIGNAL_EXIT[signal] ?? 1);
   }
   const seconds = (performance.now() - t0) / 1000;
   const report = train.report(trainer.epoch - 1);
