@@ -1,0 +1,349 @@
+// The built app (apps/web/dist), served locally with COOP/COEP, driven in headless Chromium through its accessible
+// names, for every backend the page finds available: train until the loss has fallen (pausing and resuming while
+// it trains: the page must handle a click mid-training), classify a drawing and an uploaded JPEG, run the in-page
+// conformance checks with 0 failed, save a checkpoint that the CLI's predict and eval accept (and agree with),
+// load it back; load a checkpoint the CLI's train wrote; time the panel; no console errors. Screenshots of
+// each panel go to apps/web/test-output/.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { fashionMnistAvailable, loadFashionMnist, renderSyntheticImage, FASHION_MNIST_DIR } from '@tessera/data';
+import { SyntheticStream } from '@tessera/data/browser';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CLI, DIST, FLAGS, OUTPUT, ensureBuilt, run, writeSubset } from './helpers.js';
+// @ts-expect-error -- a plain ES module without types
+import { serveDist } from '../scripts/serve.mjs';
+
+const haveChromium = existsSync(CHROMIUM);
+const realData = fashionMnistAvailable(FASHION_MNIST_DIR);
+const haveCli = existsSync(join(CLI, '../../dist/main.js'));
+const TRAIN_IMAGES = 2560;
+const TEST_IMAGES = 500;
+
+let server: Server | undefined;
+let url = '';
+let browser: Browser | undefined;
+let page: Page;
+let work = '';
+const problems: string[] = [];
+/** The uploaded JPEG and its true class (a Fashion-MNIST test image, or a synthetic one without the data). */
+let jpegPath = '';
+let jpegLabel = -1;
+let subsetDir = '';
+let available: string[] = [];
+const unavailable = new Map<string, string>();
+
+interface Shown {
+  name: string;
+  index: number;
+  probability: number;
+}
+
+async function predictions(): Promise<Shown[]> {
+  return page.getByRole('list', { name: 'Predictions' }).locator('li').evaluateAll((items) =>
+    items.map((li) => ({
+      name: li.textContent ?? '',
+      index: Number((li as HTMLElement).dataset.index),
+      probability: Number((li as HTMLElement).dataset.probability),
+    })),
+  );
+}
+
+async function statusText(name: string): Promise<string> {
+  return (await page.getByRole('status', { name }).textContent()) ?? '';
+}
+
+async function shoot(panel: string, file: string): Promise<void> {
+  await page.locator(panel).screenshot({ path: join(OUTPUT, file) });
+}
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  await ensureBuilt();
+  mkdirSync(OUTPUT, { recursive: true });
+  work = mkdtempSync(join(tmpdir(), 'tessera-web-'));
+  ({ server, url } = (await serveDist({ dir: DIST })) as { server: Server; url: string });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 1100 } });
+  page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${String(e)}`));
+  await page.goto(url);
+  await page.getByRole('status', { name: 'Backend status' }).filter({ hasText: /^using / }).waitFor({ timeout: 120_000 });
+  for (const li of await page.getByRole('list', { name: 'Backends' }).locator('li').allTextContents()) {
+    const m = /^(\w+): (available|unavailable — (.*))/.exec(li);
+    if (!m) continue;
+    if (m[2] === 'available' || m[2]!.startsWith('available')) available.push(m[1]!);
+    else unavailable.set(m[1]!, m[3] ?? '');
+  }
+  // The JPEG: drawn into a canvas in the page and encoded by Chromium.
+  let gray: Uint8Array;
+  if (realData) {
+    const test = loadFashionMnist({ split: 'test' });
+    const i = test.labels.findIndex((l) => l === 1); // a trouser: a class a briefly trained model knows
+    gray = test.images.slice(i * 784, (i + 1) * 784);
+    jpegLabel = 1;
+    const train = loadFashionMnist({ split: 'train' });
+    subsetDir = join(work, 'fashion-subset');
+    writeSubset(subsetDir, { train: train.images, trainLabels: train.labels, test: test.images, testLabels: test.labels }, 640, TEST_IMAGES);
+  } else {
+    const drawn = renderSyntheticImage(3, 10, 28, 28, new SyntheticStream(7, 9, 0));
+    gray = Uint8Array.from({ length: 784 }, (_, p) => Math.round(0.299 * drawn.pixels[3 * p]! + 0.587 * drawn.pixels[3 * p + 1]! + 0.114 * drawn.pixels[3 * p + 2]!));
+    jpegLabel = 3;
+  }
+  const dataUrl = await page.evaluate((px) => {
+    const c = document.createElement('canvas');
+    c.width = 28;
+    c.height = 28;
+    const img = new ImageData(28, 28);
+    px.forEach((v, i) => img.data.set([v, v, v, 255], 4 * i));
+    c.getContext('2d')!.putImageData(img, 0, 0);
+    return c.toDataURL('image/jpeg', 0.95);
+  }, Array.from(gray));
+  jpegPath = join(work, 'item.jpg');
+  writeFileSync(jpegPath, Buffer.from(dataUrl.split(',')[1]!, 'base64'));
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('the built app', () => {
+  it('keeps Node-only code out and reports its gzipped JavaScript', (ctx) => {
+    if (!existsSync(join(DIST, 'index.html'))) return ctx.skip('no build');
+    const assets = readdirSync(join(DIST, 'assets')).filter((f) => f.endsWith('.js'));
+    let raw = 0;
+    let gz = 0;
+    for (const f of assets) {
+      const text = readFileSync(join(DIST, 'assets', f));
+      raw += text.length;
+      gz += gzipSync(text).length;
+      // No static import of a Node built-in, Dawn's addon or sharp (dynamic import()s in Node-only paths stay bare).
+      expect(text.toString(), f).not.toMatch(/(?:^|[;\s])import\s*[^("'`]*?from\s*["'](?:node:|fs["']|sharp["']|webgpu["'])/m);
+      expect(text.toString(), f).not.toMatch(/dawn\.node|webgl\.node|sharp-[a-z]+-[a-z0-9]+\.node/);
+    }
+    console.log(`bundle: ${assets.length} JS files, ${(raw / 1024).toFixed(0)} KiB, ${(gz / 1024).toFixed(0)} KiB gzipped`);
+    expect(existsSync(join(DIST, 'data', 'imagenet-classes.json'))).toBe(true);
+    if (realData) expect(existsSync(join(DIST, 'data', 'fashion-mnist', 'manifest.json'))).toBe(true);
+  });
+
+  it('lists every backend with its availability and says which data it uses', async (ctx) => {
+    if (!haveChromium) return ctx.skip(`no Chromium at ${CHROMIUM}`);
+    console.log(`backends: ${available.join(', ')} available; ${[...unavailable].map(([n, r]) => `${n}: ${r}`).join('; ') || 'none unavailable'}`);
+    expect(available).toContain('cpu');
+    expect(available.length + unavailable.size).toBeGreaterThanOrEqual(3);
+    const data = await statusText('Data');
+    expect(data).toMatch(realData ? /^Data: Fashion-MNIST from the files served with the app/ : /^Data: synthetic images/);
+    await shoot('header', 'header.png');
+  });
+});
+
+for (const backend of ['cpu', 'webgpu', 'gpujs']) {
+  describe(`on ${backend}`, () => {
+    let skip: string | null = null;
+    let saved: { json: string; weights: string } | null = null;
+    let fromJpeg: Shown[] = [];
+    let testAccuracy = NaN;
+
+    beforeAll(() => {
+      if (!haveChromium) skip = `no Chromium at ${CHROMIUM}`;
+      else if (!available.includes(backend)) skip = `${backend} is unavailable here: ${unavailable.get(backend) ?? 'not listed'}`;
+      if (skip) console.log(`${backend}: skipped — ${skip}`);
+    });
+
+    it('trains until the loss has fallen, pausing and resuming mid-training', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      await page.getByRole('combobox', { name: 'Backend' }).selectOption(backend);
+      await page.getByRole('status', { name: 'Backend status' }).filter({ hasText: `using ${backend}` }).waitFor({ timeout: 60_000 });
+      expect(await page.evaluate(() => localStorage.getItem('tessera.backend'))).toBe(backend);
+      await page.getByRole('button', { name: 'New model' }).click();
+      await page.getByLabel('Epochs').fill('1');
+      await page.getByLabel('Train images per epoch').fill(String(TRAIN_IMAGES));
+      await page.getByLabel('Test images').fill(String(TEST_IMAGES));
+      await page.getByRole('button', { name: 'Train' }).click();
+      const status = page.getByRole('status', { name: 'Training status' });
+      await status.filter({ hasText: /step [3-9]\b/ }).waitFor({ timeout: 120_000 });
+      // The click is handled while training runs: the loop stops between steps, and resumes.
+      await page.getByRole('button', { name: 'Pause' }).click();
+      await status.filter({ hasText: /^paused/ }).waitFor({ timeout: 60_000 });
+      const atPause = await status.textContent();
+      const early = Number(/loss ([\d.]+)/.exec(atPause ?? '')![1]);
+      await page.waitForTimeout(1000);
+      expect(await status.textContent()).toBe(atPause);
+      await page.getByRole('button', { name: 'Resume' }).click();
+      await status.filter({ hasText: /^done/ }).waitFor({ timeout: 300_000 });
+      const final = (await status.textContent()) ?? '';
+      expect(final).toMatch(/step 40\b/);
+      const last = Number(/loss ([\d.]+)/.exec(final)![1]);
+      console.log(`${backend}: loss ${early} at the pause, ${last} at step 40 — ${final}`);
+      expect(last).toBeLessThan(early * 0.8);
+      const row = await page.getByRole('table', { name: 'Epoch results' }).locator('tbody tr').last().locator('td').allTextContents();
+      testAccuracy = Number(/([\d.]+)%/.exec(row[2]!)![1]) / 100;
+      expect(testAccuracy).toBeGreaterThan(0.3);
+      await shoot('#panel-train', `${backend}-train.png`);
+    });
+
+    it('classifies a drawn image and an uploaded JPEG', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const canvas = page.getByLabel('Drawing');
+      await page.getByRole('button', { name: 'Clear' }).click();
+      const box = (await canvas.boundingBox())!;
+      // Two legs and a waistband: a trouser, roughly.
+      for (const [x0, y0, x1, y1] of [
+        [0.35, 0.15, 0.3, 0.9],
+        [0.65, 0.15, 0.7, 0.9],
+        [0.33, 0.15, 0.67, 0.15],
+      ] as const) {
+        await page.mouse.move(box.x + x0 * box.width, box.y + y0 * box.height);
+        await page.mouse.down();
+        await page.mouse.move(box.x + x1 * box.width, box.y + y1 * box.height, { steps: 8 });
+        await page.mouse.up();
+      }
+      const list = page.getByRole('list', { name: 'Predictions' });
+      await list.and(page.locator('[data-source="drawing"]')).waitFor({ timeout: 60_000 });
+      const drawn = await predictions();
+      expect(drawn).toHaveLength(5);
+      for (const p of drawn) expect(p.name).toMatch(/^.+ \d{1,3}\.\d\d%$/);
+      const total = drawn.reduce((s, p) => s + p.probability, 0);
+      expect(total).toBeGreaterThan(0);
+      expect(total).toBeLessThanOrEqual(1 + 1e-5);
+
+      await page.getByLabel('Image', { exact: true }).setInputFiles(jpegPath);
+      await list.and(page.locator('[data-source="item.jpg"]')).waitFor({ timeout: 60_000 });
+      fromJpeg = await predictions();
+      expect(fromJpeg).toHaveLength(5);
+      expect(fromJpeg.map((p) => p.index)).toContain(jpegLabel);
+      console.log(`${backend}: the JPEG (class ${jpegLabel}) → ${fromJpeg.map((p) => p.name).join(', ')}`);
+      await shoot('#panel-classify', `${backend}-classify.png`);
+    });
+
+    it('passes the conformance checks in the page (reduced runs)', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      await page.getByLabel('Runs per check').fill(backend === 'cpu' ? '3' : '2');
+      await page.getByRole('button', { name: 'Run conformance' }).click();
+      const status = page.getByRole('status', { name: 'Conformance' });
+      await status.filter({ hasText: /\d+ passed, \d+ failed$/ }).waitFor({ timeout: 400_000 });
+      const text = (await status.textContent()) ?? '';
+      console.log(`${backend}: conformance — ${text}`);
+      const [, passed, failed] = /(\d+) passed, (\d+) failed$/.exec(text)!;
+      const failures = await page.getByRole('table', { name: 'Conformance results' }).locator('pre').allTextContents();
+      expect(failures.join('\n')).toBe('');
+      expect(Number(failed)).toBe(0);
+      expect(Number(passed)).toBeGreaterThanOrEqual(30);
+      await shoot('#panel-check', `${backend}-check.png`);
+    });
+
+    it('saves a checkpoint the CLI accepts, and loads it back', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const dir = join(work, `saved-${backend}`);
+      mkdirSync(dir, { recursive: true });
+      const downloads = new Promise<string[]>((resolve) => {
+        const names: string[] = [];
+        page.on('download', async function onDownload(d) {
+          const path = join(dir, d.suggestedFilename());
+          await d.saveAs(path);
+          names.push(path);
+          if (names.length === 2) {
+            page.off('download', onDownload);
+            resolve(names);
+          }
+        });
+      });
+      await page.getByRole('button', { name: 'Save checkpoint' }).click();
+      const files = await downloads;
+      const json = files.find((f) => f.endsWith('.json'))!;
+      const weights = files.find((f) => f.endsWith('.safetensors'))!;
+      expect(json).toMatch(/epoch-0001\.json$/);
+      saved = { json, weights };
+
+      if (haveCli) {
+        const r = await run('node', [CLI, 'predict', jpegPath, '--checkpoint', json, '--backend', 'cpu', '--json'], { timeoutMs: 120_000 });
+        expect(r.status, r.stderr).toBe(0);
+        const cli = (JSON.parse(r.stdout) as { top: { index: number; probability: number }[] }[])[0]!.top;
+        expect(cli.map((t) => t.index)).toEqual(fromJpeg.map((p) => p.index));
+        cli.forEach((t, i) => expect(Math.abs(t.probability - fromJpeg[i]!.probability)).toBeLessThan(0.01));
+        if (subsetDir) {
+          // The CLI's eval on the same first TEST_IMAGES test images agrees with the page's end-of-epoch accuracy.
+          const e = await run('node', [CLI, 'eval', '--checkpoint', json, '--data', `fashion-mnist:${subsetDir}`, '--backend', 'cpu', '--json'], { timeoutMs: 120_000 });
+          expect(e.status, e.stderr).toBe(0);
+          const centre = (JSON.parse(e.stdout) as { centre: { top1Error: number; count: number } }).centre;
+          expect(centre.count).toBe(TEST_IMAGES);
+          expect(Math.abs(1 - centre.top1Error - testAccuracy)).toBeLessThanOrEqual(2 / TEST_IMAGES + 1e-9);
+        }
+      } else console.log(`${backend}: the CLI is not built (apps/cli/dist); its half of the round trip is left out`);
+
+      await page.getByRole('button', { name: 'New model' }).click();
+      await page.getByRole('status', { name: 'Model' }).filter({ hasText: /^no model yet/ }).waitFor();
+      await page.getByLabel('Checkpoint files').setInputFiles([json, weights]);
+      await page.getByRole('status', { name: 'Model' }).filter({ hasText: 'checkpoint epoch-0001.json' }).waitFor({ timeout: 60_000 });
+      await page.getByLabel('Image', { exact: true }).setInputFiles([]);
+      await page.getByLabel('Image', { exact: true }).setInputFiles(jpegPath);
+      await page.getByRole('list', { name: 'Predictions' }).and(page.locator('[data-source="item.jpg"]')).waitFor();
+      const again = await predictions();
+      expect(again.map((p) => p.index)).toEqual(fromJpeg.map((p) => p.index));
+      again.forEach((p, i) => expect(p.probability).toBeCloseTo(fromJpeg[i]!.probability, 6));
+      expect(saved).not.toBeNull();
+    });
+  });
+}
+
+describe('checkpoints from the CLI and the Time panel', () => {
+  it('loads a checkpoint `tessera train` wrote and classifies as `tessera predict` does', async (ctx) => {
+    if (!haveChromium) return ctx.skip(`no Chromium at ${CHROMIUM}`);
+    if (!haveCli) return ctx.skip('the CLI is not built (apps/cli/dist)');
+    if (!subsetDir) return ctx.skip(`Fashion-MNIST is not installed at ${FASHION_MNIST_DIR}`);
+    const out = join(work, 'cli-run');
+    const t = await run('node', [CLI, 'train', '--data', `fashion-mnist:${subsetDir}`, '--epochs', '1', '--batch-size', '64', '--out', out, '--backend', 'cpu'], {
+      timeoutMs: 240_000,
+    });
+    expect(t.status, t.stderr).toBe(0);
+    const json = join(out, 'checkpoints', 'epoch-0001.json');
+    const sidecar = existsSync(json) ? json : readdirSync(out, { recursive: true }).map(String).find((f) => f.endsWith('epoch-0001.json'));
+    expect(sidecar, `no epoch-0001.json under ${out}: ${readdirSync(out, { recursive: true }).join(', ')}`).toBeTruthy();
+    const sidecarPath = sidecar === json ? json : join(out, sidecar!);
+    const weights = join(sidecarPath, '..', 'epoch-0001.safetensors');
+    await page.getByRole('combobox', { name: 'Backend' }).selectOption('cpu');
+    await page.getByRole('status', { name: 'Backend status' }).filter({ hasText: 'using cpu' }).waitFor({ timeout: 60_000 });
+    await page.getByLabel('Checkpoint files').setInputFiles([sidecarPath, weights]);
+    await page.getByRole('status', { name: 'Model' }).filter({ hasText: 'checkpoint epoch-0001.json' }).waitFor({ timeout: 60_000 });
+    await page.getByLabel('Image', { exact: true }).setInputFiles([]);
+    await page.getByLabel('Image', { exact: true }).setInputFiles(jpegPath);
+    await page.getByRole('list', { name: 'Predictions' }).and(page.locator('[data-source="item.jpg"]')).waitFor();
+    const shown = await predictions();
+    const r = await run('node', [CLI, 'predict', jpegPath, '--checkpoint', sidecarPath, '--backend', 'cpu', '--json'], { timeoutMs: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const cli = (JSON.parse(r.stdout) as { top: { index: number; probability: number }[] }[])[0]!.top;
+    expect(shown.map((p) => p.index)).toEqual(cli.map((c) => c.index));
+    cli.forEach((c, i) => expect(Math.abs(c.probability - shown[i]!.probability)).toBeLessThan(0.01));
+  });
+
+  it('times forward and training steps of the reduced AlexNet on every available backend', async (ctx) => {
+    if (!haveChromium) return ctx.skip(`no Chromium at ${CHROMIUM}`);
+    await page.getByLabel('Timing batch size').fill('4');
+    await page.getByLabel('Repetitions').fill('2');
+    await page.getByRole('button', { name: 'Run timing' }).click();
+    await page.getByRole('status', { name: 'Timing' }).filter({ hasText: /timings done/ }).waitFor({ timeout: 200_000 });
+    const rows = await page.getByRole('table', { name: 'Timings' }).locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent ?? '')));
+    console.log(`timings:\n${rows.map((r) => r.join(' · ')).join('\n')}`);
+    expect(rows.map((r) => r[0])).toEqual(available);
+    for (const r of rows) {
+      expect(Number(r[3])).toBeGreaterThan(0);
+      expect(Number(r[4])).toBeGreaterThan(Number(r[3]) * 0.5);
+    }
+    await shoot('#panel-time', 'time.png');
+    await page.screenshot({ path: join(OUTPUT, 'page.png'), fullPage: true });
+  });
+
+  it('showed no console errors', async (ctx) => {
+    if (!haveChromium) return ctx.skip(`no Chromium at ${CHROMIUM}`);
+    expect(problems).toEqual([]);
+    expect(await page.getByRole('alert', { name: 'Error', includeHidden: true }).isHidden()).toBe(true);
+  });
+});
