@@ -2,9 +2,15 @@
 """The PyTorch side of bench/alexnet.mjs, run by it with /usr/bin/python3 (Debian's python3-torch).
 
 Loads the weights the Node script wrote (raw float32, index.json), exports the torchvision AlexNet to ONNX
-for onnxruntime-node, checks the forward logits, and times forward and one SGD training step per model with
-the same batch, weights, threads and recipe (SGD momentum 0.9, cross-entropy). Prints one JSON object.
+for onnxruntime-node, and times forward and one SGD training step per model with the same batch, weights,
+threads and recipe (SGD momentum 0.9, cross-entropy).
+
+With --serve (what the Node script uses) it prints one JSON line (versions, threads, both models' forward
+logits) and then answers commands on stdin, one JSON line each, so that the Node script can interleave its
+peers round by round: `forward torchvision 3` / `train reduced 20` → {"ms": mean ms per call over 3 / 20
+calls, after one untimed call}; `quit` ends. Without --serve it times everything once and prints one object.
 """
+import sys
 import argparse
 import json
 import os
@@ -52,6 +58,47 @@ def timed(fn, iters: int) -> float:
     return (time.perf_counter() - start) / iters * 1000
 
 
+class Peer:
+    """One model with its input, labels and optimizer; forward() and train() time `iters` calls after a warm-up."""
+
+    def __init__(self, model: nn.Module, x: torch.Tensor, labels: torch.Tensor):
+        self.model, self.x, self.labels = model, x, labels
+        self.opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        self.loss_fn = nn.CrossEntropyLoss()
+
+    def logits(self) -> list:
+        self.model.eval()
+        with torch.no_grad():
+            return self.model(self.x).flatten()[:64].tolist()
+
+    def forward(self, iters: int) -> float:
+        self.model.eval()
+        with torch.no_grad():
+            return timed(lambda: self.model(self.x), iters)
+
+    def train(self, iters: int) -> float:
+        self.model.train()
+
+        def step():
+            self.opt.zero_grad()
+            self.loss_fn(self.model(self.x), self.labels).backward()
+            self.opt.step()
+
+        return timed(step, iters)
+
+
+def serve(peers: dict, info: dict) -> None:
+    print(json.dumps({**info, **{name: {"logits": p.logits()} for name, p in peers.items()}}), flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] == "quit":
+            break
+        op, name, iters = words[0], words[1], int(words[2])
+        peer = peers[name]
+        ms = peer.forward(iters) if op == "forward" else peer.train(iters)
+        print(json.dumps({"ms": ms}), flush=True)
+
+
 def bench(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, iters: int, train_iters: int) -> dict:
     model.eval()
     with torch.no_grad():
@@ -77,6 +124,7 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--train-iters", type=int, default=2)
     ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--serve", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -93,6 +141,13 @@ def main() -> None:
         return
     out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": torch.__config__.show().count("MKL") and "mkl" or "generic"}
     labels = torch.from_numpy(np.array(meta["torchvision"]["labels"], dtype=np.int64))
+    if a.serve:
+        red = reduced_alexnet(meta["reduced"]["classes"])
+        load(red, d, "reduced")
+        xr = torch.from_numpy(np.fromfile(os.path.join(d, "input-reduced.bin"), dtype=np.float32).reshape(meta["reduced"]["input"]))
+        lr = torch.from_numpy(np.array(meta["reduced"]["labels"], dtype=np.int64))
+        serve({"torchvision": Peer(tv, x, labels), "reduced": Peer(red, xr, lr)}, out)
+        return
     out["torchvision"] = bench(tv, x, labels, a.iters, a.train_iters)
     red = reduced_alexnet(meta["reduced"]["classes"])
     load(red, d, "reduced")
