@@ -54,10 +54,7 @@ export function parseOnnxModel(bytes: Uint8Array, op: string = ONNX_OP): OnnxMod
     }
   }
   if (!graph) {
-    throw new TesseraError(
-      op,
-      `the file has no ONNX graph (ModelProto field 7)${model.irVersion === 0 ? ' and no ir_version: it is not an ONNX model' : ''}`,
-    );
+    throw new TesseraError(op, `the file has no ONNX graph (ModelProto field 7)${model.irVersion === 0 ? ' and no ir_version: it is not an ONNX model' : ''}`);
   }
   return { ...model, graph };
 }

@@ -27,3 +27,4 @@ export { attr, attrFloat, attrInt, attrInts, attrString, f32Decimal } from './at
 export { OnnxGraphView } from './graph-view.js';
 export { OnnxModule, loadOnnxModel, MIN_OPSET, MAX_OPSET, type LoadOnnxModelOptions } from './interpreter.js';
 export { HostInts, SUPPORTED_OPS } from './ops.js';
+export { exportOnnx, type ExportOnnxOptions } from './export.js';

@@ -89,7 +89,10 @@ export class OnnxModule extends nn.Module {
     for (const i of order) {
       const n = g.nodes[i]!;
       if (n.domain !== '' && n.domain !== 'ai.onnx') {
-        throw new TesseraError(op, `${describeNode(n, i)} is in domain '${n.domain}'; the interpreter runs the default ONNX domain's operators only (${SUPPORTED_OPS.join(', ')})`);
+        throw new TesseraError(
+          op,
+          `${describeNode(n, i)} is in domain '${n.domain}'; the interpreter runs the default ONNX domain's operators only (${SUPPORTED_OPS.join(', ')})`,
+        );
       }
       for (const v of n.inputs) {
         if (v !== '' && !this.#values.has(v) && !view.producer.has(v) && !this.inputNames.includes(v)) {
@@ -106,11 +109,12 @@ export class OnnxModule extends nn.Module {
       if (node.constant !== undefined) {
         // Constant nodes are folded now: their value lives with the module (not in its state dict).
         const c = node.constant;
-        for (const o of n.outputs) if (o !== '') {
-          this.#values.set(o, c);
-          this.#constants.add(o);
-          keep.add(o);
-        }
+        for (const o of n.outputs)
+          if (o !== '') {
+            this.#values.set(o, c);
+            this.#constants.add(o);
+            keep.add(o);
+          }
         if (c instanceof HostInts) for (const o of n.outputs) this.#host.set(o, c.data);
         this.#folded.push(c);
         continue;
@@ -157,12 +161,10 @@ export class OnnxModule extends nn.Module {
   #register(name: string, t: Tensor, asBuffer: boolean): void {
     const parts = name.split('.');
     const attempt = (): void => {
-      let m: nn.Module = this;
-      for (const p of parts.slice(0, -1)) {
-        const child = (m as unknown as Record<string, unknown>)[p];
-        if (child instanceof OnnxScope) m = child;
-        else m = m.registerModule(p, new OnnxScope());
-      }
+      const m = parts.slice(0, -1).reduce<nn.Module>((scope, p) => {
+        const child = (scope as unknown as Record<string, unknown>)[p];
+        return child instanceof OnnxScope ? child : scope.registerModule(p, new OnnxScope());
+      }, this);
       const leaf = parts[parts.length - 1]!;
       if (asBuffer) m.registerBuffer(leaf, t);
       else m.registerParameter(leaf, t);
@@ -244,7 +246,8 @@ export function isFloatType(t: OnnxTensor): boolean {
 }
 
 export function checkInitializerType(t: OnnxTensor, op: string): void {
-  if (!isFloatType(t) && !isIntType(t.dataType)) throw new TesseraError(op, `initializer '${t.name}' is ${dtypeName(t.dataType)}; supported: FLOAT, FLOAT16, BFLOAT16, DOUBLE, INT64, INT32`);
+  if (!isFloatType(t) && !isIntType(t.dataType))
+    throw new TesseraError(op, `initializer '${t.name}' is ${dtypeName(t.dataType)}; supported: FLOAT, FLOAT16, BFLOAT16, DOUBLE, INT64, INT32`);
 }
 
 /** An ONNX file (path, in Node) or its bytes as a runnable tessera Module. */

@@ -43,9 +43,43 @@ export interface CompileContext {
 }
 
 export const SUPPORTED_OPS = [
-  'Add', 'AveragePool', 'BatchNormalization', 'Cast', 'Clip', 'Concat', 'Constant', 'Conv', 'Div', 'Dropout', 'Flatten', 'Gather', 'Gemm',
-  'GlobalAveragePool', 'GlobalMaxPool', 'Identity', 'LRN', 'LogSoftmax', 'MatMul', 'MaxPool', 'Mul', 'Pad', 'Pow', 'ReduceMean', 'Relu', 'Reshape',
-  'Shape', 'Sigmoid', 'Softmax', 'Sqrt', 'Squeeze', 'Sub', 'Tanh', 'Transpose', 'Unsqueeze',
+  'Add',
+  'AveragePool',
+  'BatchNormalization',
+  'Cast',
+  'Clip',
+  'Concat',
+  'Constant',
+  'ConstantOfShape',
+  'Conv',
+  'Div',
+  'Dropout',
+  'Flatten',
+  'Gather',
+  'Gemm',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'Identity',
+  'LRN',
+  'LogSoftmax',
+  'MatMul',
+  'MaxPool',
+  'Mul',
+  'Pad',
+  'Pow',
+  'ReduceMean',
+  'Relu',
+  'Reshape',
+  'Shape',
+  'Sigmoid',
+  'Slice',
+  'Softmax',
+  'Sqrt',
+  'Squeeze',
+  'Sub',
+  'Tanh',
+  'Transpose',
+  'Unsqueeze',
 ];
 
 function prod(a: readonly number[]): number {
@@ -59,7 +93,8 @@ export function compileNode(n: OnnxNode, index: number, ctx: CompileContext): Co
     throw new TesseraError(op, `${label}: ${msg}`);
   };
   const known = (names: string[]): void => {
-    for (const a of n.attributes.keys()) if (!names.includes(a)) fail(`attribute '${a}' is not supported (${n.opType} supports ${names.length > 0 ? names.join(', ') : 'no attributes'})`);
+    for (const a of n.attributes.keys())
+      if (!names.includes(a)) fail(`attribute '${a}' is not supported (${n.opType} supports ${names.length > 0 ? names.join(', ') : 'no attributes'})`);
   };
   const tensorIn = (v: Value | undefined, i: number): Tensor => {
     if (v === undefined) return fail(`input ${i} ('${n.inputs[i] ?? ''}') is missing`);
@@ -67,7 +102,9 @@ export function compileNode(n: OnnxNode, index: number, ctx: CompileContext): Co
   };
   const hostIn = (v: Value | undefined, i: number, what: string): HostInts => {
     if (v instanceof HostInts) return v;
-    return fail(`${what} (input ${i}, '${n.inputs[i] ?? ''}') must be an integer constant or computed from shapes; here it is a float tensor computed at run time`);
+    return fail(
+      `${what} (input ${i}, '${n.inputs[i] ?? ''}') must be an integer constant or computed from shapes; here it is a float tensor computed at run time`,
+    );
   };
   const axisOf = (axis: number, rank: number): number => {
     const a = axis < 0 ? axis + rank : axis;
@@ -76,7 +113,13 @@ export function compileNode(n: OnnxNode, index: number, ctx: CompileContext): Co
   };
   const out1 = (f: (ins: (Value | undefined)[]) => Value): CompiledNode => ({ label, run: (ins) => [f(ins)] });
   const onlyFirstOutput = (): void => {
-    if (n.outputs.slice(1).some((o) => o !== '')) fail(`only the first output is supported (this node also asks for ${n.outputs.slice(1).filter((o) => o !== '').join(', ')})`);
+    if (n.outputs.slice(1).some((o) => o !== ''))
+      fail(
+        `only the first output is supported (this node also asks for ${n.outputs
+          .slice(1)
+          .filter((o) => o !== '')
+          .join(', ')})`,
+      );
   };
 
   switch (n.opType) {
@@ -151,7 +194,13 @@ export function compileNode(n: OnnxNode, index: number, ctx: CompileContext): Co
     case 'Div':
     case 'Pow': {
       known([]);
-      const f = { Add: (a: number, b: number) => a + b, Sub: (a: number, b: number) => a - b, Mul: (a: number, b: number) => a * b, Div: (a: number, b: number) => Math.trunc(a / b), Pow: (a: number, b: number) => a ** b }[n.opType];
+      const f = {
+        Add: (a: number, b: number) => a + b,
+        Sub: (a: number, b: number) => a - b,
+        Mul: (a: number, b: number) => a * b,
+        Div: (a: number, b: number) => Math.trunc(a / b),
+        Pow: (a: number, b: number) => a ** b,
+      }[n.opType];
       return out1((ins) => {
         const [a, b] = ins;
         if (a instanceof HostInts && b instanceof HostInts) return hostBinary(a, b, f, fail);
@@ -201,7 +250,8 @@ export function compileNode(n: OnnxNode, index: number, ctx: CompileContext): Co
       const group = attrInt(n, 'group', 1, op);
       const kernel = attrInts(n, 'kernel_shape', null);
       const pads = attrInts(n, 'pads', [0, 0, 0, 0]);
-      if (strides.length !== 2 || dil.length !== 2 || pads.length !== 4 || (kernel && kernel.length !== 2)) fail('only 2-D convolutions (NCHW, 4-D weights) are supported');
+      if (strides.length !== 2 || dil.length !== 2 || pads.length !== 4 || (kernel && kernel.length !== 2))
+        fail('only 2-D convolutions (NCHW, 4-D weights) are supported');
       if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) fail(`auto_pad '${autoPad}' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER`);
       return out1((ins) => {
         const x = tensorIn(ins[0], 0);
@@ -210,14 +260,19 @@ export function compileNode(n: OnnxNode, index: number, ctx: CompileContext): Co
         if (x.rank !== 4 || w.rank !== 4) fail(`only 2-D convolutions are supported: input [${x.shape.join(', ')}], weight [${w.shape.join(', ')}]`);
         const k = [w.shape[2]!, w.shape[3]!];
         if (kernel && (kernel[0] !== k[0] || kernel[1] !== k[1])) fail(`kernel_shape [${kernel.join(', ')}] does not match the weight's [${k.join(', ')}]`);
-        const p = autoPad === 'NOTSET' ? pads : autoPad === 'VALID' ? [0, 0, 0, 0] : samePads([x.shape[2]!, x.shape[3]!], k, strides, dil, autoPad === 'SAME_UPPER');
+        const p =
+          autoPad === 'NOTSET' ? pads : autoPad === 'VALID' ? [0, 0, 0, 0] : samePads([x.shape[2]!, x.shape[3]!], k, strides, dil, autoPad === 'SAME_UPPER');
         return convWithPads(x, w, b, p, strides, dil, group);
       });
     }
     case 'MaxPool':
     case 'AveragePool': {
       const isMax = n.opType === 'MaxPool';
-      known(isMax ? ['auto_pad', 'ceil_mode', 'dilations', 'kernel_shape', 'pads', 'storage_order', 'strides'] : ['auto_pad', 'ceil_mode', 'count_include_pad', 'kernel_shape', 'pads', 'strides']);
+      known(
+        isMax
+          ? ['auto_pad', 'ceil_mode', 'dilations', 'kernel_shape', 'pads', 'storage_order', 'strides']
+          : ['auto_pad', 'ceil_mode', 'count_include_pad', 'kernel_shape', 'pads', 'strides'],
+      );
       onlyFirstOutput();
       const autoPad = attrString(n, 'auto_pad', 'NOTSET');
       if (autoPad !== 'NOTSET' && autoPad !== 'VALID') fail(`auto_pad '${autoPad}' is not supported (supported: NOTSET, VALID)`);
@@ -303,7 +358,9 @@ export function compileNode(n: OnnxNode, index: number, ctx: CompileContext): Co
         const x = ins[0];
         const target = hostIn(ins[1], 1, 'the target shape').data;
         const inShape = x instanceof HostInts ? x.dims : tensorIn(x, 0).shape;
-        const shape = target.map((d, i) => (d === 0 && !allowZero ? (inShape[i] ?? fail(`target dim ${i} is 0 (copy) but the input has rank ${inShape.length}`)) : d));
+        const shape = target.map((d, i) =>
+          d === 0 && !allowZero ? (inShape[i] ?? fail(`target dim ${i} is 0 (copy) but the input has rank ${inShape.length}`)) : d,
+        );
         const known1 = shape.filter((d) => d !== -1);
         if (shape.length - known1.length > 1) fail(`the target shape [${target.join(', ')}] has more than one -1`);
         const total = prod(inShape);
@@ -320,9 +377,12 @@ export function compileNode(n: OnnxNode, index: number, ctx: CompileContext): Co
       known(['perm']);
       const perm = attrInts(n, 'perm', null);
       return out1((ins) => {
-        const x = tensorIn(ins[0], 0);
-        const p = perm ?? Array.from({ length: x.rank }, (_, i) => x.rank - 1 - i);
-        return x.permute(p);
+        const v = ins[0];
+        const rank = v instanceof HostInts ? v.dims.length : tensorIn(v, 0).rank;
+        const p = perm ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+        if (p.length !== rank || [...p].sort((a, b) => a - b).some((a, i) => a !== i)) fail(`perm [${p.join(', ')}] is not a permutation of ${rank} axes`);
+        if (v instanceof HostInts) return hostTranspose(v, p);
+        return tensorIn(v, 0).permute(p);
       });
     }
     case 'Squeeze':
@@ -405,6 +465,52 @@ export function compileNode(n: OnnxNode, index: number, ctx: CompileContext): Co
         return sel.reshape([...t.shape.slice(0, a), ...idx.dims, ...t.shape.slice(a + 1)]);
       });
     }
+    case 'ConstantOfShape': {
+      known(['value']);
+      const a = attr(n, 'value');
+      const t = a?.t ?? null;
+      const isInt = t !== null && (t.dataType === DTYPE.INT64 || t.dataType === DTYPE.INT32);
+      const fillv = t === null ? 0 : isInt ? onnxTensorToInts(t, 'value', op)[0]! : onnxTensorToFloat32(t, 'value', op)[0]!;
+      return out1((ins) => {
+        const shape = hostIn(ins[0], 0, 'the shape').data.slice();
+        if (shape.some((d) => !Number.isInteger(d) || d < 0)) fail(`shape [${shape.join(', ')}] is not a shape`);
+        const count = prod(shape);
+        if (isInt) {
+          if (count > 1 << 20) fail(`an integer tensor of ${count} elements is larger than shape arithmetic needs`);
+          return new HostInts(shape, new Array<number>(count).fill(fillv));
+        }
+        return tensor(new Float32Array(count).fill(fillv), shape, ctx.backend);
+      });
+    }
+    case 'Slice': {
+      if (opset < 10) {
+        known(['starts', 'ends', 'axes']);
+      } else known([]);
+      return out1((ins) => {
+        const v = ins[0];
+        const shape = v instanceof HostInts ? v.dims : tensorIn(v, 0).shape;
+        const r = shape.length;
+        const starts = opset < 10 ? attrInts(n, 'starts', []) : hostIn(ins[1], 1, 'starts').data;
+        const ends = opset < 10 ? attrInts(n, 'ends', []) : hostIn(ins[2], 2, 'ends').data;
+        const axes = (opset < 10 ? attrInts(n, 'axes', null) : ins[3] === undefined ? null : hostIn(ins[3], 3, 'axes').data) ?? starts.map((_, i) => i);
+        const steps = opset < 10 || ins[4] === undefined ? starts.map(() => 1) : hostIn(ins[4], 4, 'steps').data;
+        if (starts.length !== ends.length || axes.length !== starts.length || steps.length !== starts.length)
+          fail('starts, ends, axes and steps must have the same length');
+        const ranges: [number, number, number][] = shape.map((d) => [0, d, 1]);
+        axes.forEach((a0, j) => {
+          const a = axisOf(a0, r);
+          const d = shape[a]!;
+          const step = steps[j]!;
+          if (step === 0) fail('a step of 0');
+          const norm = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x < 0 ? x + d : x));
+          if (step > 0) ranges[a] = [norm(starts[j]!, 0, d), norm(ends[j]!, 0, d), step];
+          else ranges[a] = [norm(starts[j]!, -1, d - 1), norm(ends[j]!, -1, d - 1), step];
+        });
+        if (v instanceof HostInts) return hostSlice(v, ranges);
+        if (ranges.some((q) => q[2] < 0)) fail('negative steps are supported on integer (shape) tensors only');
+        return tensorIn(v, 0).slice(ranges.map(([a, b, st]) => [a, Math.max(a, b), st] as const));
+      });
+    }
     case 'Cast': {
       known(['to', 'saturate']);
       const to = attrInt(n, 'to', 0, op);
@@ -461,10 +567,69 @@ export function compileNode(n: OnnxNode, index: number, ctx: CompileContext): Co
   }
 }
 
+function hostTranspose(x: HostInts, perm: number[]): HostInts {
+  const dims = perm.map((p) => x.dims[p]!);
+  const inStrides = stridesOf(x.dims);
+  const out: number[] = [];
+  const idx = new Array<number>(dims.length).fill(0);
+  for (let i = 0; i < x.size; i++) {
+    let off = 0;
+    for (let d = 0; d < dims.length; d++) off += idx[d]! * inStrides[perm[d]!]!;
+    out.push(x.data[off]!);
+    for (let d = dims.length - 1; d >= 0; d--) {
+      if (++idx[d]! < dims[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return new HostInts(dims, out);
+}
+
+function hostSlice(x: HostInts, ranges: [number, number, number][]): HostInts {
+  const axisIdx = ranges.map(([a, b, st]) => {
+    const out: number[] = [];
+    if (st > 0) for (let i = a; i < b; i += st) out.push(i);
+    else for (let i = a; i > b; i += st) out.push(i);
+    return out;
+  });
+  const dims = axisIdx.map((l) => l.length);
+  const strides = stridesOf(x.dims);
+  const out: number[] = [];
+  const total = prod(dims);
+  const idx = new Array<number>(dims.length).fill(0);
+  for (let i = 0; i < total; i++) {
+    let off = 0;
+    for (let d = 0; d < dims.length; d++) off += axisIdx[d]![idx[d]!]! * strides[d]!;
+    out.push(x.data[off]!);
+    for (let d = dims.length - 1; d >= 0; d--) {
+      if (++idx[d]! < dims[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return new HostInts(dims, out);
+}
+
+function stridesOf(dims: readonly number[]): number[] {
+  const s = new Array<number>(dims.length).fill(1);
+  for (let i = dims.length - 2; i >= 0; i--) s[i] = s[i + 1]! * dims[i + 1]!;
+  return s;
+}
+
 function hostBinary(a: HostInts, b: HostInts, f: (x: number, y: number) => number, fail: (m: string) => never): HostInts {
-  if (a.size === b.size) return new HostInts(a.dims.length >= b.dims.length ? a.dims : b.dims, a.data.map((x, i) => f(x, b.data[i]!)));
-  if (b.size === 1) return new HostInts(a.dims, a.data.map((x) => f(x, b.data[0]!)));
-  if (a.size === 1) return new HostInts(b.dims, b.data.map((y) => f(a.data[0]!, y)));
+  if (a.size === b.size)
+    return new HostInts(
+      a.dims.length >= b.dims.length ? a.dims : b.dims,
+      a.data.map((x, i) => f(x, b.data[i]!)),
+    );
+  if (b.size === 1)
+    return new HostInts(
+      a.dims,
+      a.data.map((x) => f(x, b.data[0]!)),
+    );
+  if (a.size === 1)
+    return new HostInts(
+      b.dims,
+      b.data.map((y) => f(a.data[0]!, y)),
+    );
   return fail(`integer (shape) arithmetic on [${a.dims.join(', ')}] and [${b.dims.join(', ')}] is supported only for equal sizes or a scalar`);
 }
 
