@@ -282,14 +282,76 @@ const maxPoolCase: OpCase = {
 };
 
 const avgPoolCase: OpCase = {
-  name: 'avgPool2d (count_include_pad both ways)',
+  name: 'avgPool2d (count_include_pad both ways, ceil mode)',
   kernels: ['avgPool2d', 'avgPool2dBackward'],
   tol: F32,
   arb: poolArb.map((p) => ({
     inputs: [{ shape: [p.n, p.c, p.h, p.w], kind: 'float' as const }],
     seed: p.seed,
-    label: `x [${p.n},${p.c},${p.h},${p.w}] kernel ${p.kh}×${p.kw} stride ${p.sh}×${p.sw} pad ${p.ph}×${p.pw} countIncludePad ${p.include}`,
-    run: ([x]: Tensor[]) => F.avgPool2d(x!, { kernelSize: [p.kh, p.kw], stride: [p.sh, p.sw], padding: [p.ph, p.pw], countIncludePad: p.include }),
+    label: `x [${p.n},${p.c},${p.h},${p.w}] kernel ${p.kh}×${p.kw} stride ${p.sh}×${p.sw} pad ${p.ph}×${p.pw} countIncludePad ${p.include} ceil ${p.ceil}`,
+    run: ([x]: Tensor[]) =>
+      F.avgPool2d(x!, { kernelSize: [p.kh, p.kw], stride: [p.sh, p.sw], padding: [p.ph, p.pw], countIncludePad: p.include, ceilMode: p.ceil }),
+  })),
+};
+
+const batchNormArb = fc
+  .record({
+    n: dim(3),
+    c: dim(4),
+    h: dim(5),
+    w: dim(5),
+    rank: fc.constantFrom(2, 3, 4),
+    affine: fc.boolean(),
+    momentum: fc.constantFrom(0.1, 0.5),
+    seed: seedArb,
+  })
+  .filter((p) => (p.rank === 2 ? p.n : p.rank === 3 ? p.n * p.h : p.n * p.h * p.w) >= 3)
+  .map((p) => ({ ...p, shape: [p.n, p.c, p.h, p.w].slice(0, p.rank) }));
+
+const batchNormInputs = (shape: number[], c: number): InputSpec[] => [
+  { shape, kind: 'float' },
+  { shape: [c], kind: 'positive' },
+  { shape: [c], kind: 'float' },
+  { shape: [c], kind: 'float', grad: false },
+  { shape: [c], kind: 'positive', grad: false },
+];
+
+/** Batch normalisation (a composite op: reductions, broadcast arithmetic, rsqrt) in training and eval mode. */
+const batchNormCase: OpCase = {
+  name: 'batchNorm (training and eval; affine or not)',
+  kernels: ['reduce', 'binary', 'unary'],
+  tol: ACCUM,
+  arb: batchNormArb.map((p) => ({
+    inputs: batchNormInputs(p.shape, p.c),
+    seed: p.seed,
+    label: `x [${p.shape}] affine ${p.affine}`,
+    run: ([x, weight, bias, mean, variance]: Tensor[]) => {
+      const w = p.affine ? weight! : null;
+      const b = p.affine ? bias! : null;
+      return [F.batchNorm(x!, null, null, w, b, { training: true }), F.batchNorm(x!, mean!, variance!, w, b, { training: false })];
+    },
+  })),
+};
+
+/**
+ * The running statistics a training-mode batchNorm updates in place (not differentiable: the numerical
+ * gradient would see them change with x, autograd by design does not, as in PyTorch).
+ */
+const batchNormStatsCase: OpCase = {
+  name: 'batchNorm running-statistics update',
+  kernels: ['reduce', 'binary'],
+  tol: ACCUM,
+  arb: batchNormArb.map((p) => ({
+    inputs: batchNormInputs(p.shape, p.c),
+    seed: p.seed,
+    label: `x [${p.shape}] momentum ${p.momentum}`,
+    differentiable: false,
+    run: ([x, weight, bias, mean, variance]: Tensor[]) => {
+      const runningMean = mean!.clone();
+      const runningVar = variance!.clone();
+      F.batchNorm(x!, runningMean, runningVar, weight!, bias!, { training: true, momentum: p.momentum }).dispose();
+      return [runningMean, runningVar];
+    },
   })),
 };
 
@@ -444,6 +506,18 @@ const castCase: OpCase = {
   })),
 };
 
+const hardtanhCase: OpCase = {
+  name: 'hardtanh, relu6',
+  kernels: ['binary'],
+  tol: F32,
+  arb: fc.record({ shape: shapeArb(0, 4, 5), lo: fc.constantFrom(-1, -0.5, 0), seed: seedArb }).map(({ shape, lo, seed }) => ({
+    inputs: [{ shape, kind: 'float' as const }],
+    seed,
+    label: `shape [${shape}] hardtanh(${lo}, ${lo + 1})`,
+    run: ([x]: Tensor[]) => [F.hardtanh(x!, lo, lo + 1), F.relu6(x!.mul(4))],
+  })),
+};
+
 /** Every op case, in catalogue order. */
 export const OP_CASES: readonly OpCase[] = [
   ...Object.keys(unaryDomains).map(unaryCase),
@@ -456,6 +530,8 @@ export const OP_CASES: readonly OpCase[] = [
   maxPoolCase,
   avgPoolCase,
   adaptiveCase,
+  batchNormCase,
+  batchNormStatsCase,
   lrnCase,
   softmaxCase,
   crossEntropyCase,
@@ -463,4 +539,5 @@ export const OP_CASES: readonly OpCase[] = [
   gatherCase,
   topkCase,
   castCase,
+  hardtanhCase,
 ];
