@@ -27,6 +27,7 @@ import {
 } from '@tessera/data';
 import { TesseraError } from '@tessera/tensor';
 import type { AlexNetVariant } from '@tessera/alexnet';
+import { firstImages } from './subset.js';
 
 export type DataKind = 'imagenet' | 'fashion-mnist' | 'synthetic';
 
@@ -81,7 +82,30 @@ export async function ensureSynthetic(dir: string, log: (line: string) => void):
   });
 }
 
-export async function prepareData(spec: DataSpec, opts: { variant?: AlexNetVariant; log: (line: string) => void; stats?: string }): Promise<PreparedData> {
+export interface PrepareOptions {
+  /** AlexNet's variant (the default follows from the data). */
+  variant?: AlexNetVariant;
+  /**
+   * A zoo model's input side: Fashion-MNIST is resized to it (bilinear, when not 28); folder images are resized to
+   * side × 8/7 and cropped to it (the 256 → 224 of ImageNet, the 32 → 28 of the small sets).
+   */
+  side?: number;
+  /** Only the first this many training / test images. */
+  trainImages?: number;
+  testImages?: number;
+  log: (line: string) => void;
+  stats?: string;
+}
+
+export async function prepareData(spec: DataSpec, opts: PrepareOptions): Promise<PreparedData> {
+  const data = await prepareFull(spec, opts);
+  if (opts.trainImages === undefined && opts.testImages === undefined) return data;
+  const train = opts.trainImages !== undefined ? firstImages(data.train, opts.trainImages) : data.train;
+  const test = opts.testImages !== undefined ? firstImages(data.test, opts.testImages) : data.test;
+  return { ...data, train, test, description: `${data.description}; the first ${train.length} training and ${test.length} test images` };
+}
+
+async function prepareFull(spec: DataSpec, opts: PrepareOptions): Promise<PreparedData> {
   if (spec.kind === 'fashion-mnist') {
     const dir = spec.dir ?? FASHION_MNIST_DIR;
     if (!fashionMnistAvailable(dir)) {
@@ -93,15 +117,18 @@ export async function prepareData(spec: DataSpec, opts: { variant?: AlexNetVaria
     const variant = opts.variant ?? 'reduced';
     if (variant !== 'reduced') throw new TesseraError('--variant', `Fashion-MNIST (1×28×28) trains the reduced variant, not ${variant}`);
     const normalize = { kind: 'channel', mean: [FASHION_MNIST_MEAN], std: [FASHION_MNIST_STD] } as const;
+    const side = opts.side ?? 28;
+    const resize = side !== 28 ? { resize: side } : {};
+    const test = fashionMnistDataset({ dir, split: 'test', ...resize });
     return {
-      description: `Fashion-MNIST from ${dir}`,
-      train: fashionMnistDataset({ dir, split: 'train' }),
-      test: fashionMnistDataset({ dir, split: 'test' }),
+      description: `Fashion-MNIST from ${dir}${side !== 28 ? `, resized to ${side}×${side}` : ''}`,
+      train: fashionMnistDataset({ dir, split: 'train', ...resize }),
+      test,
       numClasses: 10,
-      classNames: fashionMnistDataset({ dir, split: 'test' }).classNames,
+      classNames: test.classNames,
       variant,
       channels: 1,
-      side: 28,
+      side,
       trainTransform: { normalize },
       testTransform: { normalize },
       tenCropTransform: null,
@@ -119,9 +146,10 @@ export async function prepareData(spec: DataSpec, opts: { variant?: AlexNetVaria
     small = false;
   }
   const variant = opts.variant ?? (small ? 'reduced' : 'paper');
-  // Reduced models read 28×28 crops of 32×32 images; full ones 224×224 of 256×256 (227 for Caffe geometry is set by the model).
-  const side = variant === 'reduced' ? 28 : 224;
-  const size = variant === 'reduced' ? 32 : 256;
+  // Reduced models read 28×28 crops of 32×32 images; full ones 224×224 of 256×256 (227 for Caffe geometry is set by
+  // the model); a zoo model its own side, cropped from side × 8/7.
+  const side = opts.side ?? (variant === 'reduced' ? 28 : 224);
+  const size = opts.side !== undefined ? Math.round((opts.side * 8) / 7) : variant === 'reduced' ? 32 : 256;
   const classes = spec.kind === 'synthetic' ? 'folder' : 'imagenet';
   const train = await openImagenet({ root, split: 'train', size, classes });
   const test = await openImagenet({ root, split: 'val', size, classes });

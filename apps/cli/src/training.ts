@@ -6,16 +6,18 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LoaderState } from '@tessera/data';
-import { Trainer, alexnet, readTrainingLog, writeCurves, type AlexNetVariant, type CheckpointEvery, type EpochRecord, type StepInfo } from '@tessera/alexnet';
-import { TesseraError, manualSeed } from '@tessera/tensor';
+import { Trainer, readTrainingLog, writeCurves, type AlexNetVariant, type CheckpointEvery, type EpochRecord, type StepInfo } from '@tessera/alexnet';
+import { modelInfo, trainingLoss } from '@tessera/models';
+import { TesseraError, manualSeed, type Tensor, type nn } from '@tessera/tensor';
 import { openCheckpoint } from './checkpoint.js';
 import type { Context } from './context.js';
 import { parseDataSpec, prepareData, testLoader, trainLoader } from './data.js';
 import { writeConv1Filters } from './figures.js';
-import { ALEXNET_VARIANTS, describeModel } from './model-description.js';
+import { ALEXNET_VARIANTS, buildModel, describeModel, modelName, type ModelOptionValues } from './model-description.js';
 import { intOption, numberOption, parse, type OptionTable } from './options.js';
 import { Progress } from './progress.js';
 import { selectBackend } from './select-backend.js';
+import { parseModelName, trainingSchedule, zooGeometry } from './zoo.js';
 
 /** What `train` and `demo` differ in; every option overrides it. */
 export interface TrainingRecipe {
@@ -50,6 +52,12 @@ export const TRAINING_OPTIONS: OptionTable = {
   'log-every': { type: 'string' },
   'lr-drop': { type: 'string' },
   'checkpoint-every': { type: 'string' },
+  model: { type: 'string' },
+  'image-size': { type: 'string' },
+  'train-images': { type: 'string' },
+  'test-images': { type: 'string' },
+  'lr-step-size': { type: 'string' },
+  'lr-gamma': { type: 'string' },
 };
 
 /**
@@ -101,21 +109,47 @@ export function resumeCommand(command: string, args: readonly string[], out: str
 export async function runTraining(args: string[], ctx: Context, recipe: TrainingRecipe): Promise<void> {
   const { values } = parse(args, TRAINING_OPTIONS);
   const backend = await selectBackend(values.backend as string | undefined);
+  // A resumed run is the checkpoint's model unless --model says otherwise (then they must agree).
+  const resumeFrom = values.resume !== undefined ? await openCheckpoint(values.resume as string) : null;
+  const fromCheckpoint = resumeFrom ? modelName(resumeFrom.sidecar.describe) : undefined;
+  const name = parseModelName(values.model) ?? fromCheckpoint ?? 'alexnet';
+  if (fromCheckpoint !== undefined && name !== fromCheckpoint) {
+    throw new TesseraError('--model', `the checkpoint ${resumeFrom!.sidecarPath} holds ${fromCheckpoint}, not ${name}`);
+  }
+  const isAlexNet = name === 'alexnet';
   const dataSource = (values.data as string | undefined) ?? recipe.defaultData(ctx);
   const spec = parseDataSpec(dataSource);
   const variant = values.variant as AlexNetVariant | undefined;
+  if (variant !== undefined && !isAlexNet) throw new TesseraError('--variant', `is AlexNet's; ${name} has none (use --image-size for its input)`);
   if (variant !== undefined && !ALEXNET_VARIANTS.includes(variant)) {
     throw new TesseraError('--variant', `must be paper, torchvision or reduced, got ${JSON.stringify(variant)}`);
   }
-  const data = await prepareData(spec, { ...(variant ? { variant } : {}), log: ctx.log, ...(values.stats ? { stats: values.stats as string } : {}) });
-  const rule = (values.rule as string | undefined) ?? 'paper';
+  if (values['image-size'] !== undefined && isAlexNet) throw new TesseraError('--image-size', "is for the zoo models; AlexNet's input follows from --variant");
+  const geometry = isAlexNet ? null : zooGeometry(name, spec, values['image-size']);
+  const data = await prepareData(spec, {
+    ...(variant ? { variant } : {}),
+    ...(geometry ? { side: geometry.side } : {}),
+    ...(values['train-images'] !== undefined ? { trainImages: intOption(values['train-images'], 'train-images', 0, 1) } : {}),
+    ...(values['test-images'] !== undefined ? { testImages: intOption(values['test-images'], 'test-images', 0, 1) } : {}),
+    log: ctx.log,
+    ...(values.stats ? { stats: values.stats as string } : {}),
+  });
+  const zoo = isAlexNet ? null : modelInfo(name).recipe;
+  const rule = (values.rule as string | undefined) ?? (isAlexNet ? 'paper' : 'pytorch');
   if (rule !== 'paper' && rule !== 'pytorch') throw new TesseraError('--rule', `must be paper or pytorch, got ${JSON.stringify(rule)}`);
-  const epochs = intOption(values.epochs, 'epochs', recipe.epochs(data.variant), 1);
-  const batchSize = intOption(values['batch-size'], 'batch-size', recipe.batchSize);
-  const lr = numberOption(values.lr, 'lr', recipe.lr(data.variant));
+  const epochs = intOption(values.epochs, 'epochs', zoo ? zoo.epochs : recipe.epochs(data.variant), 1);
+  const batchSize = intOption(values['batch-size'], 'batch-size', zoo ? zoo.batchSize : recipe.batchSize);
+  const lr = numberOption(values.lr, 'lr', zoo ? zoo.lr : recipe.lr(data.variant));
+  const momentum = numberOption(values.momentum, 'momentum', zoo ? zoo.momentum : 0.9);
+  const weightDecay = numberOption(values['weight-decay'], 'weight-decay', zoo ? zoo.weightDecay : 5e-4);
   const seed = intOption(values.seed, 'seed', 0, 0);
-  const dropout = numberOption(values.dropout, 'dropout', data.variant === 'reduced' ? 0.3 : 0.5);
-  const lrDrop = values['lr-drop'] !== undefined ? intOption(values['lr-drop'], 'lr-drop', 0, 1) : recipe.lrDrop(epochs);
+  // AlexNet's dropout has a default per variant; a zoo model keeps its builder's unless --dropout is given.
+  const dropout = isAlexNet
+    ? numberOption(values.dropout, 'dropout', data.variant === 'reduced' ? 0.3 : 0.5)
+    : values.dropout !== undefined
+      ? numberOption(values.dropout, 'dropout', 0)
+      : undefined;
+  const schedule = trainingSchedule(values, zoo, () => recipe.lrDrop(epochs));
   // In-memory Fashion-MNIST needs no decoding: worker threads would only take cores from training.
   const workers = values.workers !== undefined ? intOption(values.workers, 'workers', 0, 0) : spec.kind === 'fashion-mnist' ? 0 : undefined;
   const checkpointEvery = values['checkpoint-every'] !== undefined ? parseCheckpointEvery(values['checkpoint-every'] as string) : undefined;
@@ -125,17 +159,24 @@ export async function runTraining(args: string[], ctx: Context, recipe: Training
   if (values.resume === undefined) rmSync(join(out, 'log.jsonl'), { force: true });
   manualSeed(seed);
 
-  const description = describeModel(data, dataSource);
-  const model =
-    data.variant === 'reduced'
-      ? alexnet({ variant: 'reduced', numClasses: data.numClasses, inChannels: data.channels, inputSize: data.side, seed, dropout })
-      : alexnet({ variant: data.variant, numClasses: data.numClasses, seed, dropout });
+  const modelOptions: ModelOptionValues = geometry?.options ?? {};
+  if (dropout !== undefined && !isAlexNet) modelOptions.dropout = dropout;
+  const description = describeModel(data, dataSource, name, modelOptions);
+  const model = buildModel(description, { seed, ...(dropout !== undefined ? { dropout } : {}) });
+  const title = isAlexNet ? `${data.variant} AlexNet` : `${modelInfo(name).title} (${name}) at ${data.channels}×${data.side}×${data.side}`;
+  ctx.log(`tessera ${recipe.name}: ${title} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}, backend ${backend}`);
+  const scheduleText =
+    schedule.schedule === 'steps'
+      ? `, lr ${schedule.gamma === undefined ? '÷10' : `×${schedule.gamma}`} from epoch ${schedule.dropEpochs![0]}`
+      : schedule.schedule === 'step'
+        ? `, lr ×${schedule.gamma} every ${schedule.stepSize} epochs`
+        : schedule.schedule === 'plateau'
+          ? ', lr ÷10 when validation error stops improving'
+          : ', constant lr';
   ctx.log(
-    `tessera ${recipe.name}: ${data.variant} AlexNet (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}, backend ${backend}`,
+    `recipe: ${epochs} epochs, batch ${batchSize}, SGD lr ${lr} momentum ${momentum} weight decay ${weightDecay} (${rule} rule)${dropout !== undefined ? `, dropout ${dropout}` : ''}${scheduleText}; output in ${out}`,
   );
-  ctx.log(
-    `recipe: ${epochs} epochs, batch ${batchSize}, SGD lr ${lr} momentum ${values.momentum ?? 0.9} weight decay ${values['weight-decay'] ?? 5e-4} (${rule} rule), dropout ${dropout}${lrDrop ? `, lr ÷10 from epoch ${lrDrop}` : ', lr ÷10 when validation error stops improving'}; output in ${out}`,
-  );
+  if (zoo && values.lr === undefined && values.epochs === undefined) ctx.log(`recipe source: ${zoo.source}`);
 
   let progress: Progress | null = null;
   let epochShown = 0;
@@ -143,10 +184,11 @@ export async function runTraining(args: string[], ctx: Context, recipe: Training
     model,
     epochs,
     lr,
-    momentum: numberOption(values.momentum, 'momentum', 0.9),
-    weightDecay: numberOption(values['weight-decay'], 'weight-decay', 5e-4),
+    momentum,
+    weightDecay,
     rule,
-    ...(lrDrop ? { schedule: 'steps' as const, dropEpochs: [lrDrop] } : { schedule: 'plateau' as const }),
+    ...schedule,
+    ...(isAlexNet ? {} : { loss: (m: nn.Module, images: Tensor, labels: Tensor) => trainingLoss(m, images, labels).loss }),
     checkpointDir: join(out, 'checkpoints'),
     ...(checkpointEvery ? { checkpointEvery } : {}),
     logFile: join(out, 'log.jsonl'),
@@ -158,7 +200,7 @@ export async function runTraining(args: string[], ctx: Context, recipe: Training
         epochShown = s.epoch;
         progress = new Progress(`epoch ${s.epoch}/${epochs}`, data.train.length, { unit: 'img', quiet: ctx.json });
       }
-      progress?.update(Math.min(data.train.length, Math.round(s.imagesPerSecond * s.elapsedSeconds)), `loss ${s.loss.toFixed(4)}`);
+      progress?.update(Math.min(data.train.length, s.images), `loss ${s.loss.toFixed(4)}`);
     },
     onEpoch: (e: EpochRecord) => {
       progress?.finish(`train loss ${e.trainLoss.toFixed(4)}`);
@@ -172,8 +214,8 @@ export async function runTraining(args: string[], ctx: Context, recipe: Training
   });
 
   let loaderState: LoaderState | undefined;
-  if (values.resume !== undefined) {
-    const { sidecarPath, sidecar } = await openCheckpoint(values.resume as string);
+  if (resumeFrom !== null) {
+    const { sidecarPath, sidecar } = resumeFrom;
     await trainer.loadCheckpoint(sidecarPath);
     // The loader's own state, checked by createLoader against the data it is rebuilt over.
     loaderState = (sidecar.loader ?? undefined) as LoaderState | undefined;

@@ -109,6 +109,8 @@ export interface StepInfo {
   epoch: number;
   step: number;
   stepsPerEpoch: number | null;
+  /** Images of the epoch trained on so far (after a mid-epoch resume, counting those before it). */
+  images: number;
   loss: number;
   imagesPerSecond: number;
   elapsedSeconds: number;
@@ -252,6 +254,7 @@ export class Trainer {
         epoch: epoch + 1,
         step,
         stepsPerEpoch: train.length ?? null,
+        images,
         loss: value,
         imagesPerSecond: sessionImages / elapsed,
         elapsedSeconds: priorSeconds + elapsed,

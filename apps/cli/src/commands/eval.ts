@@ -1,10 +1,12 @@
 /** `tessera eval`: loss, top-1 and top-5 error of a checkpoint, on the centre crop and optionally the paper's ten crops. */
 import { TesseraError } from '@tessera/tensor';
-import { loadCheckpointModel, openCheckpoint } from '../checkpoint.js';
+import { geometryOf, loadCheckpointModel, openCheckpoint } from '../checkpoint.js';
 import type { Context } from '../context.js';
 import { parseDataSpec, prepareData, testLoader } from '../data.js';
+import { modelName } from '../model-description.js';
 import { intOption, parse } from '../options.js';
 import { selectBackend } from '../select-backend.js';
+import { parseModelName } from '../zoo.js';
 
 export async function evalCommand(args: string[], ctx: Context): Promise<void> {
   const { values } = parse(args, {
@@ -14,14 +16,18 @@ export async function evalCommand(args: string[], ctx: Context): Promise<void> {
     'batch-size': { type: 'string' },
     workers: { type: 'string' },
     stats: { type: 'string' },
+    model: { type: 'string' },
   });
   if (!values.checkpoint) throw new TesseraError('eval', '--checkpoint PATH is required (a checkpoint directory or its epoch-NNNN.json)');
   const backend = await selectBackend(values.backend as string | undefined);
   const checkpoint = await openCheckpoint(values.checkpoint as string);
   const { sidecarPath } = checkpoint;
   const desc = checkpoint.sidecar.describe;
+  const asked = parseModelName(values.model);
+  if (asked !== undefined && asked !== modelName(desc))
+    throw new TesseraError('--model', `the checkpoint ${sidecarPath} holds ${modelName(desc)}, not ${asked}`);
   const spec = parseDataSpec((values.data as string | undefined) ?? desc.data);
-  const data = await prepareData(spec, { variant: desc.variant, log: ctx.log, ...(values.stats ? { stats: values.stats as string } : {}) });
+  const data = await prepareData(spec, { ...geometryOf(desc), log: ctx.log, ...(values.stats ? { stats: values.stats as string } : {}) });
   if (data.numClasses !== desc.numClasses) throw new TesseraError('eval', `the checkpoint has ${desc.numClasses} classes but the data has ${data.numClasses}`);
   const { trainer } = await loadCheckpointModel(checkpoint);
   const config = {
