@@ -34,7 +34,7 @@ interface NodeSpec {
   name: string;
   inputs: string[];
   outputs: string[];
-  attrs: [string, number | number[] | { f: number }][];
+  attrs: [string, number | number[] | { f: number } | { scalar: number }][];
 }
 
 interface LayerCall {
@@ -124,13 +124,8 @@ export async function exportOnnx(module: nn.Module, inputShape: readonly number[
         intInits.set(name, vals);
         return name;
       };
-      const scalar = (v: number): string => {
-        const name = fresh('const');
-        const t = keep(zeros([]).add(v));
-        owned.push(t);
-        initializers.set(name, t);
-        return name;
-      };
+      // Scalars (Clip bounds) as Constant nodes, as torch writes them: graph structure, not model state.
+      const scalar = (v: number): string => node('Constant', '', [], [['value', { scalar: v }]]);
       const node = (opType: string, name: string, inputs: string[], attrs: NodeSpec['attrs'] = []): string => {
         const out = fresh(opType.toLowerCase());
         nodes.push({ opType, name: name === '' ? out : `${name}:${opType}`, inputs, outputs: [out], attrs });
@@ -341,6 +336,12 @@ export async function exportOnnx(module: nn.Module, inputShape: readonly number[
             } else if (Array.isArray(v)) {
               for (const x of v) a.int(8, x);
               a.int(20, 7);
+            } else if ('scalar' in v) {
+              a.message(5, (tw) => {
+                tw.int(2, FLOAT);
+                tw.bytes(9, leBytes(new Float32Array([v.scalar])));
+              });
+              a.int(20, 4);
             } else {
               a.float(2, v.f);
               a.int(20, 1);

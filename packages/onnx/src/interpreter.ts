@@ -192,7 +192,7 @@ export class OnnxModule extends nn.Module {
       throw new TesseraError(op, `the graph takes ${this.inputNames.length} input(s) (${this.inputNames.join(', ')}), got ${inputs.length}`);
     }
     const env = new Map<string, Value>(this.#values);
-    // Parameters may have been replaced by loadStateDict: read them from the module.
+    // Parameters are read from the values map: loadStateDict copies into those very tensors.
     inputs.forEach((t, i) => {
       if (!(t instanceof Tensor)) throw new TesseraError(op, `input ${i} ('${this.inputNames[i]}') is not a Tensor`);
       env.set(this.inputNames[i]!, t);
