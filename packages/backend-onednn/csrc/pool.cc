@@ -53,26 +53,18 @@ void maxPool2d(Buf* b, Params& p) {
         float best = -std::numeric_limits<float>::infinity();
         int64_t arg = -1;
         if (r0 < r1 && c0 < c1) {
-          // The first maximum wins; the first NaN ends the search (PyTorch propagates NaN).
+          // The first maximum wins; the first NaN is kept (PyTorch propagates NaN): a value is taken when it
+          // is not ≤ the best so far and the best is not NaN yet. Selects, not branches: on real activations
+          // the comparison's outcome is unpredictable.
           arg = r0 * q.w + c0;
           best = X[arg];
-          if (best == best) {
-            for (int64_t r = r0; r < r1; r++) {
-              bool nan = false;
-              for (int64_t col = (r == r0 ? c0 + 1 : c0); col < c1; col++) {
-                const float v = X[r * q.w + col];
-                if (!(v <= best)) {
-                  best = v;
-                  arg = r * q.w + col;
-                  if (v != v) {
-                    nan = true;
-                    break;
-                  }
-                }
-              }
-              if (nan) break;
+          for (int64_t r = r0; r < r1; r++)
+            for (int64_t col = (r == r0 ? c0 + 1 : c0); col < c1; col++) {
+              const float v = X[r * q.w + col];
+              const bool take = !(v <= best) & (best == best);
+              best = take ? v : best;
+              arg = take ? r * q.w + col : arg;
             }
-          }
         }
         Y[oh * q.outW + ow] = best;
         A[oh * q.outW + ow] = static_cast<int32_t>(arg);
