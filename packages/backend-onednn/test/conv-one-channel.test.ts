@@ -30,8 +30,7 @@ describe.runIf(built)('one-input-channel conv2d weight gradient against cpu', ()
       const want = await run('cpu');
       let worst = 0;
       const terms = n * h * w;
-      for (let i = 0; i < want.length; i++)
-        worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1e-4 + Math.sqrt(terms) * 2e-6 * (1 + Math.abs(want[i]!))));
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1e-4 + Math.sqrt(terms) * 2e-6 * (1 + Math.abs(want[i]!))));
       expect(worst, 'max error in units of the tolerance').toBeLessThanOrEqual(1);
     });
   }
