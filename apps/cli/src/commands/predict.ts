@@ -4,9 +4,10 @@
  * .onnx) for any zoo model by torchvision's state-dict keys.
  */
 import { readFile } from 'node:fs/promises';
-import { alexnet, loadOnnxInto, onnxTensorToFloat32, parseOnnxModel, type AlexNet, type AlexNetVariant } from '@tessera/alexnet';
+import { alexnet, loadOnnxInto, type AlexNet, type AlexNetVariant } from '@tessera/alexnet';
 import { decodeImage, imagenetClasses, torchvisionTestTransform, transformImage, type TransformSpec } from '@tessera/data';
 import { createModel, modelInfo, type ModelName } from '@tessera/models';
+import { loadOnnxModel } from '@tessera/onnx';
 import { F, TesseraError, loadSafetensors, loadTorchStateDict, noGrad, tensor, tidy, type Tensor, type nn } from '@tessera/tensor';
 import { loadCheckpointModel, openCheckpoint } from '../checkpoint.js';
 import type { Context } from '../context.js';
@@ -25,7 +26,23 @@ interface Loaded {
 
 const WEIGHT_FORMATS = '.pth/.pt (torch.save), .safetensors or .onnx';
 
-/** Reads a weights file into `model` by its state-dict keys; returns a note on what was converted, if anything. */
+/** loadStateDict, its report of every missing, unexpected or mis-shaped key cut to one line naming the file. */
+function loadInto(model: nn.Module, dict: Map<string, Tensor>, path: string, name: ModelName): void {
+  try {
+    model.loadStateDict(dict);
+  } catch (err) {
+    if (!(err instanceof TesseraError)) throw err;
+    const problems = err.message
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim())
+      .filter((line) => line.length > 0)
+      .map((line) => (line.length > 160 ? `${line.slice(0, 157)}…` : line));
+    throw new TesseraError('--weights', `${path} does not fit ${name} (torchvision's state-dict keys): ${problems.join('; ') || err.message}`);
+  }
+}
+
+/** Reads a weights file into `model` by its state-dict keys (logging any dtype conversions of a .pth file). */
 async function loadWeights(model: nn.Module, path: string, name: ModelName, log: (line: string) => void): Promise<void> {
   const lower = path.toLowerCase();
   if (lower.endsWith('.pth') || lower.endsWith('.pt')) {
@@ -33,8 +50,8 @@ async function loadWeights(model: nn.Module, path: string, name: ModelName, log:
     try {
       const converted = new Map<string, number>();
       for (const c of dict.conversions) converted.set(`${c.from} → ${c.to}`, (converted.get(`${c.from} → ${c.to}`) ?? 0) + 1);
+      loadInto(model, dict, path, name);
       if (converted.size > 0) log(`${path}: converted ${[...converted].map(([what, n]) => `${n} tensor${n === 1 ? '' : 's'} ${what}`).join(', ')}`);
-      model.loadStateDict(dict);
     } finally {
       dict.dispose();
     }
@@ -43,45 +60,15 @@ async function loadWeights(model: nn.Module, path: string, name: ModelName, log:
   if (lower.endsWith('.safetensors')) {
     const file = await loadSafetensors(path);
     try {
-      model.loadStateDict(file);
+      loadInto(model, file, path, name);
     } finally {
       for (const t of file.values()) t.dispose();
     }
     return;
   }
   if (lower.endsWith('.onnx')) {
-    if (name === 'alexnet') {
-      await loadOnnxInto(model as AlexNet, path);
-      return;
-    }
-    // A zoo model takes the graph's initializers named like its state-dict keys (torch.onnx.export keeps the
-    // names unless it folds batch norms into convolutions).
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(path);
-    } catch (err) {
-      throw new TesseraError('predict', `cannot read ${path}: ${(err as Error).message}`);
-    }
-    const initializers = parseOnnxModel(bytes).graph.initializers;
-    const wanted = model.stateDict();
-    const dict = new Map<string, Tensor>();
-    for (const [key, current] of wanted) {
-      const init = initializers.get(key);
-      if (init && current.dtype !== 'int32') dict.set(key, tensor(onnxTensorToFloat32(init, key), init.dims));
-    }
-    try {
-      const { missingKeys } = model.loadStateDict(dict, { strict: false });
-      const missing = missingKeys.filter((k) => !k.endsWith('num_batches_tracked'));
-      if (missing.length > 0) {
-        throw new TesseraError(
-          'predict',
-          `${path} has no initializer for ${missing.length} of ${name}'s ${wanted.size} state-dict keys (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}); ` +
-            'export it with torch.onnx.export(..., do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE) so the weights keep their names, or pass a .pth or .safetensors file',
-        );
-      }
-    } finally {
-      for (const t of dict.values()) t.dispose();
-    }
+    // AlexNet's own importer (the paper's and torchvision's graphs); other models run their graph (loadModel).
+    await loadOnnxInto(model as AlexNet, path);
     return;
   }
   throw new TesseraError('--weights', `${path}: expected ${WEIGHT_FORMATS}`);
@@ -115,6 +102,7 @@ async function loadModel(values: Record<string, unknown>, log: (line: string) =>
       const a = alexnet({ variant, init: 'none' });
       model = a;
       side = a.inputShape[1];
+      await loadWeights(model, path, name, log);
     } else {
       if (values.variant !== undefined) throw new TesseraError('--variant', `is AlexNet's; ${name} has none`);
       const info = modelInfo(name);
@@ -124,11 +112,17 @@ async function loadModel(values: Record<string, unknown>, log: (line: string) =>
           `${name} has no ImageNet weights to predict with (it reads ${info.defaultInput.join('×')}); use a --checkpoint from tessera train`,
         );
       }
-      // torchvision's ImageNet GoogLeNet expects its inputs re-normalised by transform_input (set when weights load).
-      model = name === 'googlenet' ? createModel('googlenet', { init: 'none', transformInput: true }) : createModel(name, { init: 'none' });
       side = info.defaultInput[1];
+      if (path.toLowerCase().endsWith('.onnx')) {
+        // The exported graph itself, run by tessera's ONNX interpreter (torch.onnx.export renames and shares
+        // initializers, so they cannot be matched to state-dict keys); --model gives the input and the classes.
+        model = await loadOnnxModel(path);
+      } else {
+        // torchvision's ImageNet GoogLeNet expects its inputs re-normalised by transform_input (set when weights load).
+        model = name === 'googlenet' ? createModel('googlenet', { init: 'none', transformInput: true }) : createModel(name, { init: 'none' });
+        await loadWeights(model, path, name, log);
+      }
     }
-    await loadWeights(model, path, name, log);
     return {
       model,
       classNames: imagenetClasses().map((c) => c.name),
