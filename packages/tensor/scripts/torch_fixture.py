@@ -13,6 +13,7 @@ each tensor's path, shape, the dtype tessera should load it as, and the CRC-32 o
   nested.pth      {"state_dict": <small Sequential's state_dict>, "epoch": 3, "best": 0.875, "name": "run",
                    "history": [1, 2, (3, 4.5)], "none": None, "big": 2**62, "flags": {"a": True}}
   model_key.pth   {"model": <the same state_dict>, "optimizer": {"lr": 0.1}}
+  legacy.pth      the views and dtypes tensors, saved in the legacy (pre-1.6) format: _use_new_zipfile_serialization=False
   deflated.pth    views.pth re-packed with deflate compression (torch itself writes stored entries)
   int64_big.pth   {"x": int64 tensor holding 2**40}   (outside int32: must be refused)
   evil.pth        a pickle whose object reduces to os.system (must be refused, never run)
@@ -86,6 +87,7 @@ def main():
         "empty": torch.zeros(0, 3),
         "step2": base[::2, 1::2],
     })
+    views = torch.load(os.path.join(out, "views.pth"))
     save("dtypes.pth", {
         "f16": torch.tensor([1.0, -2.5, 65504.0, 6e-8, 0.1], dtype=torch.float16),
         "bf16": torch.tensor([1.0, -3.140625, 1e30, 0.1], dtype=torch.bfloat16),
@@ -102,6 +104,9 @@ def main():
     save("nested.pth", {"state_dict": sd, "epoch": 3, "best": 0.875, "name": "run", "history": [1, 2, (3, 4.5)],
                         "none": None, "big": 2**62, "flags": {"a": True}})
     save("model_key.pth", {"model": sd, "optimizer": {"lr": 0.1}})
+    legacy = {"views": views, "dtypes": torch.load(os.path.join(out, "dtypes.pth")), "epoch": 7}
+    torch.save(legacy, os.path.join(out, "legacy.pth"), _use_new_zipfile_serialization=False)
+    files["legacy.pth"] = describe(legacy)
     torch.save({"x": torch.tensor([2**40])}, os.path.join(out, "int64_big.pth"))
     torch.save({"weights": Evil()}, os.path.join(out, "evil.pth"))
     with zipfile.ZipFile(os.path.join(out, "views.pth")) as src, zipfile.ZipFile(os.path.join(out, "deflated.pth"), "w", zipfile.ZIP_DEFLATED) as dst:

@@ -209,9 +209,9 @@ describe('loadTorch on hand-built archives', () => {
     const st = new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d]);
     await rejects(parseTorch(st), 'parseTorch', 'safetensors', 'loadSafetensors');
     await rejects(
-      parseTorch(new Uint8Array([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0])),
+      parseTorch(new Uint8Array([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19])),
       'parseTorch',
-      'legacy torch.save',
+      /legacy magic number pickle at byte \d+: .*truncated/,
     );
     await rejects(parseTorch(zip([{ name: 'foo/bar.txt', data: enc.encode('x') }])), 'parseTorch', 'no <name>/data.pkl', 'foo/bar.txt');
     await rejects(
@@ -486,6 +486,14 @@ describe.skipIf(!torchAvailable)('loadTorch on files torch.save wrote (torch 1.1
     expect(m.get('1.num_batches_tracked')!.dtype).toBe('int32');
     expect(m.conversions).toEqual([{ path: '1.num_batches_tracked', from: 'int64', to: 'int32', exact: true }]);
     m.dispose();
+  });
+
+  it('the legacy (pre-1.6) format, and its truncations', async () => {
+    const bytes = readFileSync(join(dir, 'legacy.pth'));
+    const v = (await parseTorch(bytes)) as TorchDict;
+    await checkAll(v, fixtures['legacy.pth']!);
+    expect(v.get('epoch')).toBe(7);
+    for (const n of [bytes.length - 1, bytes.length - 200, 400, 30]) await rejects(parseTorch(bytes.subarray(0, n)), 'parseTorch', /truncated|ends before/);
   });
 
   it('refuses os.system and out-of-range int64 in real files', async () => {

@@ -1,6 +1,6 @@
 /**
- * PyTorch checkpoints without Python: `torch.save` archives (the zip format of PyTorch ≥ 1.6) read into plain
- * values with tessera Tensors at the leaves. The archive is `<name>/data.pkl` (a pickle of the saved object whose
+ * PyTorch checkpoints without Python: `torch.save` archives (the zip format of PyTorch ≥ 1.6, and the legacy
+ * format older versions wrote — see readLegacy) read into plain values with tessera Tensors at the leaves. The archive is `<name>/data.pkl` (a pickle of the saved object whose
  * tensors refer to storages by persistent id), `<name>/data/<key>` (each storage's raw bytes), `<name>/version`
  * and, since PyTorch 2.1, `<name>/byteorder`. The pickle is read by the restricted unpickler of pickle.ts, which
  * executes nothing; see there for what it accepts.
@@ -224,15 +224,11 @@ const STORAGE_TO_DTYPE: Record<StorageDtype, DType> = {
 /** The magic number legacy (pre-1.6) torch.save files start with, after PROTO 2 and LONG1 10. */
 const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
 
+/** Whether the bytes are a zip archive (else the legacy format; checkMagic has refused everything else). */
 function checkMagic(bytes: Uint8Array, op: string): void {
   if (bytes.length === 0) throw new TesseraError(op, 'the file is empty');
   if (bytes[0] === 0x50 && bytes[1] === 0x4b && ((bytes[2] === 3 && bytes[3] === 4) || (bytes[2] === 5 && bytes[3] === 6))) return;
-  if (LEGACY_MAGIC.every((b, i) => bytes[i] === b)) {
-    throw new TesseraError(
-      op,
-      'this is a legacy torch.save file (PyTorch < 1.6, or _use_new_zipfile_serialization=False), which is not supported; re-save it with a current PyTorch: torch.save(torch.load(path), path2)',
-    );
-  }
+  if (LEGACY_MAGIC.every((b, i) => bytes[i] === b)) return;
   if (bytes.length >= 9 && bytes[8] === 0x7b && bytes[4] === 0 && bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 0) {
     throw new TesseraError(op, 'this looks like a safetensors file (a length-prefixed JSON header), not a torch.save archive: use loadSafetensors');
   }
@@ -245,6 +241,18 @@ function checkMagic(bytes: Uint8Array, op: string): void {
 export async function parseTorch(bytes: Uint8Array, opts: LoadTorchOptions = {}, op = 'parseTorch'): Promise<TorchValue> {
   if (!(bytes instanceof Uint8Array)) throw new TesseraError(op, `expects a Uint8Array, got ${typeof bytes}`);
   checkMagic(bytes, op);
+  const { root, raw, bigEndian } = bytes[0] === 0x80 ? readLegacy(bytes, op) : await readZip(bytes, op);
+  const backend: Backend = opts.backend === undefined ? getBackend() : initialisedBackend(opts.backend, op);
+  const conv = new Converter(raw, backend, opts, bigEndian, op);
+  try {
+    return conv.value(root, '', 0);
+  } catch (err) {
+    for (const t of conv.created) t.dispose();
+    throw err;
+  }
+}
+
+async function readZip(bytes: Uint8Array, op: string): Promise<Archive> {
   const zip = new ZipReader(bytes, op);
   const pkls = [...zip.entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n) || n === 'data.pkl');
   if (pkls.length === 0) {
@@ -300,14 +308,73 @@ export async function parseTorch(bytes: Uint8Array, opts: LoadTorchOptions = {},
     }
     raw.set(s.key, await zip.read(entry));
   }
-  const backend: Backend = opts.backend === undefined ? getBackend() : initialisedBackend(opts.backend, op);
-  const conv = new Converter(raw, backend, opts, bigEndian, op);
-  try {
-    return conv.value(root, '', 0);
-  } catch (err) {
-    for (const t of conv.created) t.dispose();
-    throw err;
+  return { root, raw, bigEndian };
+}
+
+interface Archive {
+  root: PickleValue;
+  raw: Map<string, Uint8Array>;
+  bigEndian: boolean;
+}
+
+/** The magic number that starts a legacy file, as its first pickle holds it. */
+const LEGACY_MAGIC_NUMBER = 0x1950a86a20f9469cfc6cn;
+
+/**
+ * The legacy format (PyTorch < 1.6, or `_use_new_zipfile_serialization=False`): five pickles back to back — the
+ * magic number, the protocol version (1001), sys_info, the object (persistent ids ('storage', type, key,
+ * location, numel, view_metadata)), the list of storage keys — then each storage as an int64 element count and its
+ * bytes, in that list's order.
+ */
+function readLegacy(bytes: Uint8Array, op: string): Archive {
+  let pos = 0;
+  const noStorage = (): never => {
+    throw new TesseraError(op, 'a legacy header pickle refers to a storage');
+  };
+  const next = (where: string, persistentLoad: (pid: PickleValue) => StorageRef = noStorage): PickleValue => {
+    if (pos >= bytes.length) throw new TesseraError(op, `the legacy file ends before its ${where}: it is truncated`);
+    let end = 0;
+    const v = unpickle(bytes.subarray(pos), { op, where: `the legacy ${where} pickle`, persistentLoad, onEnd: (e) => (end = e) });
+    pos += end;
+    return v;
+  };
+  const magic = next('magic number');
+  if (magic !== LEGACY_MAGIC_NUMBER) throw new TesseraError(op, "the legacy file does not start with torch.save's magic number");
+  const version = next('protocol version');
+  if (version !== 1001) throw new TesseraError(op, `legacy protocol version ${String(version)}; supported: 1001`);
+  const sys = next('sys_info');
+  let bigEndian = false;
+  if (sys instanceof PickleDict && sys.get('little_endian') === false) bigEndian = true;
+  const storages = new Map<string, StorageRef>();
+  const root = next('object', (pid) => {
+    if (!(pid instanceof PickleTuple) || pid.items.length !== 6) return storageRef(pid, op);
+    const view = pid.items[5];
+    if (view !== null)
+      throw new TesseraError(op, 'the legacy file uses storage views (PyTorch < 0.4), which are not supported; re-save it with a current PyTorch');
+    const s = storageRef(new PickleTuple(pid.items.slice(0, 5)), op);
+    const seen = storages.get(s.key);
+    if (seen) return seen;
+    storages.set(s.key, s);
+    return s;
+  });
+  const keys = next('storage keys');
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string')) throw new TesseraError(op, 'the legacy storage-key list is not a list of strings');
+  const raw = new Map<string, Uint8Array>();
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const k of keys as string[]) {
+    const s = storages.get(k);
+    if (!s) throw new TesseraError(op, `the legacy file stores storage '${k}', which the object never refers to`);
+    if (pos + 8 > bytes.length) throw new TesseraError(op, `the legacy file ends before storage '${k}': it is truncated`);
+    const n = Number(dv.getBigInt64(pos, !bigEndian));
+    if (n !== s.numel) throw new TesseraError(op, `storage '${k}' is recorded with ${n} elements but referred to with ${s.numel}`);
+    pos += 8;
+    const len = n * STORAGE_ELEMENT_BYTES[s.dtype];
+    if (pos + len > bytes.length) throw new TesseraError(op, `storage '${k}' needs ${len} bytes but the file has ${bytes.length - pos} left: it is truncated`);
+    raw.set(k, bytes.subarray(pos, pos + len));
+    pos += len;
   }
+  for (const k of storages.keys()) if (!raw.has(k)) throw new TesseraError(op, `the object refers to storage '${k}' but the legacy file does not store it`);
+  return { root, raw, bigEndian };
 }
 
 function storageRef(pid: PickleValue, op: string): StorageRef {

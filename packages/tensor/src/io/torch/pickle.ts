@@ -105,6 +105,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface UnpickleOptions {
   op: string;
+  /** What messages call the pickle (default 'data.pkl'). */
+  where?: string;
+  /** Called with the offset just past STOP (legacy files hold several pickles back to back). */
+  onEnd?: (end: number) => void;
   /** Resolves a persistent id (the tuple BINPERSID pops) to a storage; throws for a bad one. */
   persistentLoad: (pid: PickleValue) => StorageRef;
 }
@@ -120,7 +124,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PickleValue 
   let at = 0; // offset of the opcode being run, for messages
 
   const fail = (message: string): never => {
-    throw new TesseraError(op, `data.pkl at byte ${at}: ${message}`);
+    throw new TesseraError(op, `${opts.where ?? 'data.pkl'} at byte ${at}: ${message}`);
   };
   const need = (n: number, what: string): void => {
     if (n < 0 || pos + n > bytes.length) fail(`${what} needs ${n} bytes but only ${bytes.length - pos} remain: the pickle is truncated`);
@@ -242,6 +246,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PickleValue 
         // STOP
         if (marks.length > 0) fail('STOP inside an unclosed MARK');
         if (stack.length !== 1) fail(`STOP with ${stack.length} values on the stack (expected 1)`);
+        opts.onEnd?.(pos);
         return stack[0] as PickleValue;
       }
       case 0x28: // MARK
