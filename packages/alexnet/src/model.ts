@@ -14,6 +14,9 @@ import { F, TesseraError, nn, type Tensor } from '@tessera/tensor';
 
 export type AlexNetVariant = 'paper' | 'torchvision' | 'reduced';
 
+/** The smallest side torchvision's AlexNet accepts (its weights' min_size): conv1 and three 3×3/2 pools leave 1×1. */
+export const TORCHVISION_MIN_SIDE = 63;
+
 export interface AlexNetOptions {
   variant?: AlexNetVariant;
   numClasses?: number;
@@ -21,7 +24,10 @@ export interface AlexNetOptions {
   dropout?: number;
   /** Paper variant: conv1 padding (2 for 224×224 input; 0 with 227×227 input reproduces BVLC/Caffe). */
   conv1Padding?: number;
-  /** Reduced variant: input channels (default 1) and side (default 28). */
+  /**
+   * Reduced variant: input channels (default 1) and side (default 28). torchvision variant: input channels
+   * (default 3; changes only conv1).
+   */
   inChannels?: number;
   inputSize?: number;
   /** Reduced variant: multiplies every conv width (default 1: 16-32-48-48-32). */
@@ -96,9 +102,11 @@ export class AlexNet extends nn.Module {
       this.avgpool = null;
       this.classifier = classifierHead(256 * 6 * 6, 4096, numClasses, p, s, 'after');
     } else if (variant === 'torchvision') {
-      this.inputShape = [3, 224, 224];
+      const c = opts.inChannels ?? 3;
+      if (!Number.isInteger(c) || c < 1) throw new TesseraError('alexnet', `inChannels must be a positive integer, got ${c}`);
+      this.inputShape = [c, 224, 224];
       this.features = new nn.Sequential(
-        new nn.Conv2d(3, 64, 11, { stride: 4, padding: 2, ...s() }),
+        new nn.Conv2d(c, 64, 11, { stride: 4, padding: 2, ...s() }),
         new nn.ReLU(),
         pool(),
         new nn.Conv2d(64, 192, 5, { padding: 2, ...s() }),
@@ -180,7 +188,15 @@ export class AlexNet extends nn.Module {
 
   override forward(x: Tensor): Tensor {
     const [c, h, w] = this.inputShape;
-    if (x.rank !== 4 || x.shape[1] !== c || x.shape[2] !== h || x.shape[3] !== w) {
+    if (this.variant === 'torchvision') {
+      // The adaptive 6×6 pool takes any map: like torchvision's, any input from 63×63 (its min_size) works.
+      if (x.rank !== 4 || x.shape[1] !== c || x.shape[2]! < TORCHVISION_MIN_SIDE || x.shape[3]! < TORCHVISION_MIN_SIDE) {
+        throw new TesseraError(
+          'AlexNet.forward',
+          `expects input [N, ${c}, H, W] with H, W ≥ ${TORCHVISION_MIN_SIDE} for the torchvision variant (224 nominal), got [${x.shape.join(', ')}]`,
+        );
+      }
+    } else if (x.rank !== 4 || x.shape[1] !== c || x.shape[2] !== h || x.shape[3] !== w) {
       throw new TesseraError('AlexNet.forward', `expects input [N, ${c}, ${h}, ${w}] for the ${this.variant} variant, got [${x.shape.join(', ')}]`);
     }
     let y = this.features.forward(x);

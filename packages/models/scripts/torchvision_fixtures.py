@@ -9,16 +9,20 @@ BatchNorm weights, biases and running statistics are drawn at random (seeded) be
 exercises them (torchvision initialises them to 1, 0, 0, 1). Dropout is built with p = 0 (the masks are each
 framework's own random streams); eval mode ignores it anyway.
 
-Models with BatchNorm are checked in float64 (the reference computed in float64 from the float32 weights, stored
-rounded to float32, which is exact to 6e-8): at batch 2 with 1-4 pixel maps in the last stages the train-mode
-BatchNorm backward is so ill-conditioned that torch's own float32 gradients differ from its float64 ones by up to
-~20 % (measured: resnet50 11 %, googlenet 22 %), so a float32 comparison at 1e-3 would measure rounding, not the
-implementation. Their float32 eval-mode logits are exported too ("logits32"): that path is well conditioned.
+Three models are checked in float64 (the reference computed in float64 from the float32 weights, stored rounded to
+float32, exact to 6e-8; tessera then runs in float64 too): at batch 2 with 1-4 pixel maps in the last stages their
+train-mode BatchNorm backward is so ill-conditioned that torch's own float32 gradients differ from its float64
+ones far beyond the 1e-3 tolerance (measured with this script's seeds: resnet50 11 %, googlenet 22 %,
+mobilenet_v2 2.3e-4; resnet18/34, vgg*_bn and the rest stay below 6e-5), so a float32 comparison would measure
+rounding, not the implementation. Their float32 eval-mode logits are exported too ("logits32"): that path is well
+conditioned.
 
 usage:
   torchvision_fixtures.py OUT_DIR NAME...   writes OUT_DIR/NAME.safetensors for each, one JSON line each on stdout
   torchvision_fixtures.py --serve OUT_DIR   reads model names from stdin, one per line, answers one JSON line each
                                             (the test asks for the next model while it checks the current one)
+  torchvision_fixtures.py --macs SIDE...    one JSON line: each model's conv + linear multiply-adds for one image
+                                            at each SIDE x SIDE (forward hooks; the peer of listModels' FLOPs)
 """
 import json
 import os
@@ -137,8 +141,7 @@ SPECS = {
 }
 
 
-def has_batch_norm(model):
-    return any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+FLOAT64 = {"resnet50", "mobilenet_v2", "googlenet"}
 
 
 def export(name, out_dir, seed=0, batch=2):
@@ -162,7 +165,7 @@ def export(name, out_dir, seed=0, batch=2):
     model.eval()
     with torch.no_grad():
         tensors["logits32"] = model(x)
-    f64 = has_batch_norm(model)
+    f64 = name in FLOAT64
     if f64:
         model = model.double()
         x = x.double()
@@ -194,9 +197,62 @@ def export(name, out_dir, seed=0, batch=2):
     return {"ready": name, "file": path, "params": params, "input": [batch, *chw], "options": options, "float64": f64, "seconds": round(time.time() - t0, 3)}
 
 
+def count_macs(model, chw):
+    """Multiply-adds of every Conv2d and Linear in one eval-mode forward of a [1, *chw] batch."""
+    total = [0]
+
+    def hook(m, inputs, out):
+        if isinstance(m, nn.Conv2d):
+            total[0] += out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+        else:
+            total[0] += m.in_features * m.out_features * (out.numel() // m.out_features)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, *chw))
+    for h in handles:
+        h.remove()
+    return total[0]
+
+
+def macs(sides):
+    builders = {
+        "lenet5": lambda: LeNet5(10),
+        "zfnet": lambda: ZFNet(1000),
+        "alexnet": lambda: M.alexnet(),
+        "vgg11": lambda: M.vgg11(),
+        "vgg11_bn": lambda: M.vgg11_bn(),
+        "vgg16": lambda: M.vgg16(),
+        "vgg16_bn": lambda: M.vgg16_bn(),
+        "resnet18": lambda: M.resnet18(),
+        "resnet34": lambda: M.resnet34(),
+        "resnet50": lambda: M.resnet50(),
+        "squeezenet1_1": lambda: M.squeezenet1_1(),
+        "mobilenet_v2": lambda: M.mobilenet_v2(),
+        "googlenet": lambda: M.googlenet(aux_logits=False, init_weights=False),
+    }
+    # Weights do not matter for counting: skip every initialiser (VGG's would take most of the time).
+    for fn in ["kaiming_normal_", "kaiming_uniform_", "normal_", "uniform_", "constant_", "zeros_", "ones_", "trunc_normal_"]:
+        setattr(nn.init, fn, lambda t, *a, **k: t)
+    out = {}
+    for name, build in builders.items():
+        model = build()
+        if name == "lenet5":
+            out[name] = {"32": count_macs(model, [1, 32, 32])}
+        elif name == "alexnet":
+            out[name] = {"224": count_macs(model, [3, 224, 224])}
+        else:
+            out[name] = {str(s): count_macs(model, [3, s, s]) for s in sides}
+    return out
+
+
 def main():
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     args = sys.argv[1:]
+    if args and args[0] == "--macs":
+        print(json.dumps(macs([int(a) for a in args[1:]])), flush=True)
+        return
     if args and args[0] == "--serve":
         out_dir = args[1]
         print(json.dumps({"versions": {"torch": torch.__version__, "torchvision": torchvision.__version__}}), flush=True)

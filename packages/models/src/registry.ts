@@ -30,13 +30,11 @@ export function zooAlexnet(opts: ZooAlexNetOptions = {}): AlexNet {
   const unknown = Object.keys(opts).filter((k) => !allowed.includes(k));
   if (unknown.length > 0)
     throw new TesseraError(op, `unknown option(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; expected some of ${allowed.join(', ')}`);
-  if ((opts.inChannels ?? 3) !== 3) {
-    throw new TesseraError(op, `@tessera/alexnet's torchvision variant takes 3 input channels only, got inChannels ${String(opts.inChannels)}`);
-  }
   const init = opts.init ?? 'default';
   if (init !== 'default' && init !== 'none') throw new TesseraError(op, `init must be 'default' or 'none', got ${JSON.stringify(init)}`);
   const o: AlexNetOptions = { variant: 'torchvision', init: init === 'none' ? 'none' : 'pytorch' };
   if (opts.numClasses !== undefined) o.numClasses = opts.numClasses;
+  if (opts.inChannels !== undefined) o.inChannels = opts.inChannels;
   if (opts.dropout !== undefined) o.dropout = opts.dropout;
   if (opts.seed !== undefined) o.seed = opts.seed;
   return alexnet(o);
@@ -279,7 +277,7 @@ export function createModel<N extends ModelName>(name: N, opts?: ModelOptionsMap
 export function traceModel(model: nn.Module, input: Shape, count: MacCounter = { macs: 0 }): Shape {
   if (model instanceof AlexNet) {
     const [, h, w] = model.inputShape;
-    if (input[1] !== h || input[2] !== w)
+    if (model.variant !== 'torchvision' && (input[1] !== h || input[2] !== w))
       throw new TesseraError('AlexNet', `@tessera/alexnet's ${model.variant} variant takes ${h}×${w} input, got ${String(input[1])}×${String(input[2])}`);
     let s = traceModule(model.features, input, count, 'features');
     if (model.avgpool) s = traceModule(model.avgpool, s, count, 'avgpool');

@@ -116,7 +116,8 @@ describe.skipIf(unavailable !== null)('torchvision models exported by torch.onnx
   });
 
   for (const [file, name, opts] of TORCH_MODELS) {
-    it(`${file}: loadOnnxModel and loadTorchStateDict → createModel('${name}') both give PyTorch's logits`, async () => {
+    const viaTorch = file !== 'alexnet'; // see scripts/onnx_zoo.py
+    it(`${file}: loadOnnxModel${viaTorch ? ` and loadTorchStateDict → createModel('${name}')` : ''} give${viaTorch ? '' : 's'} PyTorch's logits`, async () => {
       const { input } = fx.models[file]!;
       const x = tensor(f32File(join(dir, `${file}.input.bin`)), input);
       const want = f32File(join(dir, `${file}.logits.bin`));
@@ -125,6 +126,7 @@ describe.skipIf(unavailable !== null)('torchvision models exported by torch.onnx
       const e = relErr(viaOnnx, want);
       expect(e.scale).toBeGreaterThan(0);
       expect(e.rel, `${file}: ONNX interpreter vs PyTorch`).toBeLessThan(1e-4);
+      if (!viaTorch) return;
       const sd = await loadTorchStateDict(join(dir, `${file}.pth`));
       const model = createModel(name, opts as never);
       model.loadStateDict(sd); // strict: torchvision's keys, shapes and dtypes
