@@ -1,6 +1,6 @@
 // Long runs: checkpoints between epochs (every N steps, every so many seconds), a stop requested mid-epoch, and
 // resuming from either to exactly the weights and losses of a run that was never interrupted (cpu backend).
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -218,6 +218,21 @@ describe('Trainer: long runs', () => {
     await u.fit(new PositionSource(N, B));
     expect(u.stopped).toEqual({ reason: 'SIGINT', epoch: 0, step: 3, checkpoint: null });
     expect(u.history).toEqual([]);
+  });
+
+  it('a version-1 sidecar (before mid-epoch checkpoints) still resumes, at its epoch', async () => {
+    const dir = tmp();
+    manualSeed(11);
+    const t = new Trainer({ model: model(), ...base, epochs: 1, checkpointDir: dir });
+    await t.fit(new PositionSource(N, B));
+    const path = join(dir, 'epoch-0001.json');
+    const old = JSON.parse(readFileSync(path, 'utf8'));
+    old.version = 1;
+    delete old.progress;
+    writeFileSync(path, JSON.stringify(old));
+    const resumed = await resume(dir, tmp());
+    expect(resumed.history).toHaveLength(2);
+    expect(await weights(resumed)).toEqual(referenceWeights);
   });
 
   it('bad schedule or checkpoint options are TesseraErrors naming them', () => {
