@@ -98,6 +98,8 @@ describe('tessera train --model', () => {
     const evaluated = await run(['eval', '--backend', 'cpu', '--checkpoint', checkpoints, '--workers', '0', '--json']);
     expect(evaluated.code, evaluated.stderr).toBe(0);
     expect(JSON.parse(evaluated.stdout).centre.count).toBe(9);
+    const first = await run(['eval', '--backend', 'cpu', '--checkpoint', checkpoints, '--workers', '0', '--test-images', '4', '--json']);
+    expect(JSON.parse(first.stdout).centre.count).toBe(4);
     const classDir = readdirSync(join(data, 'val'))[0]!;
     const image = join(data, 'val', classDir, readdirSync(join(data, 'val', classDir))[0]!);
     const predicted = await run(['predict', image, '--backend', 'cpu', '--checkpoint', checkpoints]);

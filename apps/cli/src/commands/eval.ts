@@ -17,6 +17,7 @@ export async function evalCommand(args: string[], ctx: Context): Promise<void> {
     workers: { type: 'string' },
     stats: { type: 'string' },
     model: { type: 'string' },
+    'test-images': { type: 'string' },
   });
   if (!values.checkpoint) throw new TesseraError('eval', '--checkpoint PATH is required (a checkpoint directory or its epoch-NNNN.json)');
   const backend = await selectBackend(values.backend as string | undefined);
@@ -27,7 +28,12 @@ export async function evalCommand(args: string[], ctx: Context): Promise<void> {
   if (asked !== undefined && asked !== modelName(desc))
     throw new TesseraError('--model', `the checkpoint ${sidecarPath} holds ${modelName(desc)}, not ${asked}`);
   const spec = parseDataSpec((values.data as string | undefined) ?? desc.data);
-  const data = await prepareData(spec, { ...geometryOf(desc), log: ctx.log, ...(values.stats ? { stats: values.stats as string } : {}) });
+  const data = await prepareData(spec, {
+    ...geometryOf(desc),
+    ...(values['test-images'] !== undefined ? { testImages: intOption(values['test-images'], 'test-images', 0, 1) } : {}),
+    log: ctx.log,
+    ...(values.stats ? { stats: values.stats as string } : {}),
+  });
   if (data.numClasses !== desc.numClasses) throw new TesseraError('eval', `the checkpoint has ${desc.numClasses} classes but the data has ${data.numClasses}`);
   const { trainer } = await loadCheckpointModel(checkpoint);
   const config = {
