@@ -3,7 +3,7 @@
 
     onnx_zoo.py OUTDIR
 
-For each torchvision model below (seed 0, eval mode) writes into OUTDIR:
+For each torchvision model below (seed 0, eval mode, perturbed as `perturb` says) writes into OUTDIR:
   NAME.onnx         torch.onnx.export (opset 13) of the model at the input shape listed
   NAME.pth          torch.save(model.state_dict()), as torchvision publishes weights (not for alexnet: 244 MB, and
                     packages/tensor/test/torch-load.test.ts reads that one bit for bit)
@@ -59,6 +59,21 @@ class Ops(nn.Module):
         return F.log_softmax(y, dim=1) + F.softmax(y, dim=-1)
 
 
+def perturb(name, m):
+    """Non-trivial eval-mode statistics for every BatchNorm (export folds them into the convolutions, so default
+    statistics would test nothing), and for GoogLeNet He-initialised convolutions: torchvision's truncated-normal
+    std-0.01 init shrinks its features below float32 resolution, leaving logits equal to the fc bias."""
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.2, 0.2)
+                mod.running_var.uniform_(0.5, 2.0)
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.uniform_(-0.2, 0.2)
+            elif isinstance(mod, nn.Conv2d) and name == "googlenet":
+                nn.init.kaiming_normal_(mod.weight, nonlinearity="relu")
+
+
 def dump(path, t):
     t.detach().contiguous().numpy().astype("<f4").tofile(path)
 
@@ -70,6 +85,7 @@ def main():
     for name, shape, kw in ([] if "--ops-only" in sys.argv else MODELS):
         torch.manual_seed(0)
         m = getattr(torchvision.models, name)(**kw).eval()
+        perturb(name, m)
         x = torch.randn(*shape)
         with torch.no_grad():
             y = m(x)
@@ -78,7 +94,8 @@ def main():
             torch.save(m.state_dict(), os.path.join(out, name + ".pth"))
         dump(os.path.join(out, name + ".input.bin"), x)
         dump(os.path.join(out, name + ".logits.bin"), y)
-        desc[name] = {"input": shape, "output": list(y.shape)}
+        desc[name] = {"input": shape, "output": list(y.shape), "scale": float(y.abs().max()),
+                      "bias_free_scale": float((y - m.fc.bias).abs().max()) if hasattr(m, "fc") and isinstance(m.fc, nn.Linear) else None}
     torch.manual_seed(0)
     m = Ops().eval()
     with torch.no_grad():

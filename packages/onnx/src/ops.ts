@@ -461,7 +461,9 @@ export function compileNode(n: OnnxNode, index: number, ctx: CompileContext): Co
           if (j < 0 || j >= len) fail(`index ${i} is out of range for axis ${a} of size ${len}`);
           return j;
         });
-        const sel = t.indexSelect(a, tensor(Int32Array.from(flat), [flat.length], { ...ctx.backend, dtype: 'int32' }));
+        const index = tensor(Int32Array.from(flat), [flat.length], { ...ctx.backend, dtype: 'int32' });
+        const sel = t.indexSelect(a, index);
+        if (!sel.requiresGrad) index.dispose(); // its backward reads the indices
         return sel.reshape([...t.shape.slice(0, a), ...idx.dims, ...t.shape.slice(a + 1)]);
       });
     }
