@@ -245,6 +245,11 @@ describe('loadTorch on hand-built archives', () => {
     const z = zip([{ name: 'archive/data.pkl', data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), deflate: true }]);
     z[30 + 'archive/data.pkl'.length] = 0xff; // corrupt the deflate stream's first byte
     await rejects(parseTorch(z), 'parseTorch', /not valid deflate data|CRC-32|inflates to/);
+    // A deflated entry declaring 4 GB: refused before anything is allocated.
+    const bomb = zip([{ name: 'archive/data.pkl', data: new Uint8Array(100), deflate: true }]);
+    const cd = bomb.length - 22 - (46 + 'archive/data.pkl'.length);
+    new DataView(bomb.buffer).setUint32(cd + 24, 0xfffffff0, true);
+    await rejects(parseTorch(bomb), 'parseTorch', 'declares 4294967280 bytes', 'more than deflate can expand to');
     // An end record claiming more entries than the directory can hold.
     const lying = good.slice();
     const eocd = lying.length - 22;

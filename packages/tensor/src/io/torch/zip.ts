@@ -186,6 +186,10 @@ export class ZipReader {
     if (typeof DecompressionStream !== 'function') {
       throw new TesseraError(this.op, `entry '${entry.name}' is deflated and this runtime has no DecompressionStream`);
     }
+    // Deflate expands at most 1032:1, so a larger declared size is a lie, refused before it is allocated.
+    if (entry.uncompressedSize > raw.length * 1032 + 64) {
+      this.fail(`entry '${entry.name}' declares ${entry.uncompressedSize} bytes from ${raw.length} deflated ones, more than deflate can expand to`);
+    }
     const out = new Uint8Array(entry.uncompressedSize);
     let got = 0;
     const stream = new Blob([raw]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
