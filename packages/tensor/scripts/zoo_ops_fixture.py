@@ -175,6 +175,12 @@ def main():
         pool_case(gen, "avg k2 s2 ceil include_pad (odd input)", "avg", (1, 2, 5, 7), 2, 2, 0, True, True),
         pool_case(gen, "avg k3 s1 p1 floor include_pad", "avg", (1, 2, 5, 5), 3, 1, 1, False, True),
         pool_case(gen, "avg k[3,2] s[2,1] p[1,0] ceil include_pad", "avg", (1, 2, 6, 5), (3, 2), (2, 1), (1, 0), True, True),
+        # Kernels larger than the (padded) input, which ceil mode allows (GoogLeNet's last pools at small inputs).
+        pool_case(gen, "max k2 s2 ceil over 1x1", "max", (2, 3, 1, 1), 2, 2, 0, True),
+        pool_case(gen, "max k3 s2 ceil over 2x2", "max", (1, 2, 2, 2), 3, 2, 0, True),
+        pool_case(gen, "avg k2 s2 ceil include_pad over 1x1", "avg", (1, 2, 1, 1), 2, 2, 0, True, True),
+        pool_case(gen, "avg k3 s2 p1 ceil include_pad over 2x2", "avg", (1, 2, 2, 2), 3, 2, 1, True, True),
+        pool_case(gen, "avg k3 s2 ceil exclude_pad over 2x3", "avg", (1, 1, 2, 3), 3, 2, 0, True, False),
     ]
     json.dump({"torch": torch.__version__, "cases": cases}, sys.stdout)
 

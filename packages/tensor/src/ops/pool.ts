@@ -16,6 +16,7 @@ export interface Pool2dOptions {
   ceilMode?: boolean;
 }
 
+/** PyTorch's pooling output size: ⌊(size + 2p − k)/s⌋ + 1, or with ceil mode ⌈…⌉ + 1 less a window starting past the input. */
 function outSize(size: number, k: number, s: number, p: number, ceil: boolean): number {
   let out = (ceil ? Math.ceil((size + 2 * p - k) / s) : Math.floor((size + 2 * p - k) / s)) + 1;
   // The last window must start inside the input or its left padding.
@@ -33,11 +34,18 @@ function poolGeometry(op: string, x: Tensor, opts: Pool2dOptions): Pool2dParams 
     throw new TesseraError(op, `padding ${padH}×${padW} must be at most half the kernel ${kh}×${kw}`);
   }
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  if (kh > h + 2 * padH || kw > w + 2 * padW) {
-    throw new TesseraError(op, `kernel ${kh}×${kw} is larger than the padded input ${h + 2 * padH}×${w + 2 * padW} (input ${fmtShape(x.shape)})`);
-  }
   const ceil = opts.ceilMode ?? false;
-  return { n, c, h, w, kh, kw, strideH, strideW, padH, padW, outH: outSize(h, kh, strideH, padH, ceil), outW: outSize(w, kw, strideW, padW, ceil) };
+  const outH = outSize(h, kh, strideH, padH, ceil);
+  const outW = outSize(w, kw, strideW, padW, ceil);
+  // With ceil mode a kernel may overhang a small input (PyTorch accepts a 2×2 window over 1×1); the output must
+  // still have at least one cell.
+  if (outH < 1 || outW < 1) {
+    throw new TesseraError(
+      op,
+      `kernel ${kh}×${kw} with stride ${strideH}×${strideW} and padding ${padH}×${padW} gives an empty output ${outH}×${outW} for input ${fmtShape(x.shape)}${ceil ? '' : ' (ceilMode would round up)'}`,
+    );
+  }
+  return { n, c, h, w, kh, kw, strideH, strideW, padH, padW, outH, outW };
 }
 
 /** Accepts [C, H, W] by adding a batch dim. */

@@ -251,6 +251,11 @@ const convCase: OpCase = {
   }),
 };
 
+function poolOut(size: number, k: number, s: number, p: number, ceil: boolean): number {
+  const out = (ceil ? Math.ceil((size + 2 * p - k) / s) : Math.floor((size + 2 * p - k) / s)) + 1;
+  return ceil && (out - 1) * s >= size + p ? out - 1 : out;
+}
+
 const poolArb = fc
   .record({
     n: dim(2),
@@ -267,7 +272,8 @@ const poolArb = fc
     include: fc.boolean(),
     seed: seedArb,
   })
-  .filter((p) => 2 * p.ph <= p.kh && 2 * p.pw <= p.kw && p.kh <= p.h + 2 * p.ph && p.kw <= p.w + 2 * p.pw);
+  // Ceil mode may let a kernel overhang the padded input (PyTorch's rule); the output must not be empty.
+  .filter((p) => 2 * p.ph <= p.kh && 2 * p.pw <= p.kw && poolOut(p.h, p.kh, p.sh, p.ph, p.ceil) >= 1 && poolOut(p.w, p.kw, p.sw, p.pw, p.ceil) >= 1);
 
 const maxPoolCase: OpCase = {
   name: 'maxPool2d (+ argmax gradient, ceil mode)',
