@@ -7,6 +7,7 @@ For each torchvision model below (seed 0, eval mode, perturbed as `perturb` says
   NAME.onnx         torch.onnx.export (opset 13) of the model at the input shape listed
   NAME.pth          torch.save(model.state_dict()), as torchvision publishes weights (not for alexnet: 244 MB, and
                     packages/tensor/test/torch-load.test.ts reads that one bit for bit)
+  NAME.safetensors  the same state_dict as safetensors (struct + json, see save_safetensors; not for alexnet either)
   NAME.input.bin    the input, float32 little-endian
   NAME.logits.bin   PyTorch's eval-mode output for it, float32
 plus ops_opsetN.onnx / ops.input.bin / ops.logits.bin for a small module exercising the operators torch emits
@@ -16,6 +17,7 @@ exported at opsets 11, 13 and 17. Prints a JSON line describing the files.
 """
 import json
 import os
+import struct
 import sys
 import warnings
 
@@ -74,6 +76,26 @@ def perturb(name, m):
                 nn.init.kaiming_normal_(mod.weight, nonlinearity="relu")
 
 
+ST_DTYPES = {torch.float32: "F32", torch.int64: "I64"}
+
+
+def save_safetensors(path, state_dict):
+    """The safetensors layout (u64 header length, JSON header, packed little-endian data), written from the format
+    description with struct + json: `safetensors.torch.save_file(model.state_dict(), path)` without the package."""
+    header, blobs, offset = {}, [], 0
+    for name, t in state_dict.items():
+        b = t.detach().contiguous().numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": ST_DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        blobs.append(b)
+        offset += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h)
+        for b in blobs:
+            f.write(b)
+
+
 def dump(path, t):
     t.detach().contiguous().numpy().astype("<f4").tofile(path)
 
@@ -92,6 +114,7 @@ def main():
         torch.onnx.export(m, x, os.path.join(out, name + ".onnx"), opset_version=13)
         if name != "alexnet":  # its .pth is checked bit for bit in packages/tensor/test/torch-load.test.ts
             torch.save(m.state_dict(), os.path.join(out, name + ".pth"))
+            save_safetensors(os.path.join(out, name + ".safetensors"), m.state_dict())
         dump(os.path.join(out, name + ".input.bin"), x)
         dump(os.path.join(out, name + ".logits.bin"), y)
         desc[name] = {"input": shape, "output": list(y.shape), "scale": float(y.abs().max()),

@@ -3,7 +3,8 @@
 //     same bytes runs it back with the module's own state-dict keys (no PyTorch needed).
 //  2. torch.onnx.export of torchvision's model (scripts/onnx_zoo.py, seeded, small inputs) → loadOnnxModel gives
 //     PyTorch's logits; torch.save(state_dict) → loadTorchStateDict loads strictly into createModel(name) and gives
-//     PyTorch's logits too. Plus a module of the non-zoo operators torch emits, at opsets 11, 13 and 17.
+//     PyTorch's logits too, and the same state dict written as safetensors (the script's own writer) loads strictly and
+//     equals it bit for bit. Plus a module of the non-zoo operators torch emits, at opsets 11, 13 and 17.
 // Part 1 leaves out AlexNet and ResNet-50 for time (part 2 runs both, and their layers are all in part 1's models).
 // VGG is left out of both: its 25088×4096 classifier makes every file 0.5 GB, and torch can export its adaptive
 // pooling only at 224×224 (7.6 GMACs per image on the reference backend), beyond this file's CI budget.
@@ -13,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTorchStateDict, manualSeed, noGrad, rand, randn, setBackend, tensor, type Tensor, type nn } from '@tessera/tensor';
+import { loadSafetensors, loadTorchStateDict, manualSeed, noGrad, rand, randn, setBackend, tensor, type Tensor, type nn } from '@tessera/tensor';
 import { exportOnnx, loadOnnxModel } from '@tessera/onnx';
 import { createModel, type ModelName } from '../src/index.js';
 import { torchUnavailable } from './python.js';
@@ -148,7 +149,7 @@ describe.skipIf(unavailable !== null)('torchvision models exported by torch.onnx
 
   for (const [file, name, opts] of TORCH_MODELS) {
     const viaTorch = file !== 'alexnet'; // see scripts/onnx_zoo.py
-    it(`${file}: loadOnnxModel${viaTorch ? ` and loadTorchStateDict → createModel('${name}')` : ''} give${viaTorch ? '' : 's'} PyTorch's logits`, async () => {
+    it(`${file}: loadOnnxModel${viaTorch ? ` and loadTorchStateDict / loadSafetensors → createModel('${name}')` : ''} give${viaTorch ? '' : 's'} PyTorch's logits`, async () => {
       const { input } = fx.models[file]!;
       const x = tensor(f32File(join(dir, `${file}.input.bin`)), input);
       const want = f32File(join(dir, `${file}.logits.bin`));
@@ -161,6 +162,17 @@ describe.skipIf(unavailable !== null)('torchvision models exported by torch.onnx
       const sd = await loadTorchStateDict(join(dir, `${file}.pth`));
       const model = createModel(name, opts as never);
       model.loadStateDict(sd); // strict: torchvision's keys, shapes and dtypes
+      // The same state dict as safetensors loads strictly too, bit for bit the tensors of the .pth.
+      const st = await loadSafetensors(join(dir, `${file}.safetensors`));
+      const keys = [...st.keys()].filter((k) => !k.endsWith('num_batches_tracked'));
+      expect(keys.sort()).toEqual([...sd.keys()].filter((k) => !k.endsWith('num_batches_tracked')).sort());
+      model.loadStateDict(st); // strict (loadSafetensors reads num_batches_tracked's I64 as int32, as the model holds it)
+      const raw = async (t: Tensor): Promise<Buffer> => {
+        const d = await t.data();
+        return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+      };
+      for (const k of keys) expect((await raw(st.get(k)!)).equals(await raw(sd.get(k)!)), k).toBe(true);
+      st.dispose();
       sd.dispose();
       model.eval();
       const viaPth = await noGrad(() => model.forward(x)).data();
