@@ -266,13 +266,22 @@ function onEvent(e: EngineEvent): void {
       break;
     case 'epoch': {
       const row = document.createElement('tr');
-      for (const v of [String(e.epoch), e.trainLoss.toFixed(4), `${(e.testAccuracy * 100).toFixed(2)}% of ${e.testCount}`, e.testLoss.toFixed(4), e.seconds.toFixed(1)]) {
+      const f = (v: number, text: string) => (Number.isNaN(v) ? '—' : text);
+      const cells = [
+        e.epoch === 0 ? '0 (start)' : String(e.epoch),
+        f(e.trainLoss, e.trainLoss.toFixed(4)),
+        f(e.fitLoss, e.fitLoss.toFixed(4)),
+        f(e.testAccuracy, `${(e.testAccuracy * 100).toFixed(2)}% of ${e.testCount}`),
+        f(e.testLoss, e.testLoss.toFixed(4)),
+        f(e.seconds, e.seconds.toFixed(1)),
+      ];
+      for (const v of cells) {
         const td = document.createElement('td');
         td.textContent = v;
         row.append(td);
       }
       $('epochs-table').append(row);
-      if (accData[0].length > 0) accData[2][accData[2].length - 1] = e.testAccuracy;
+      if (accData[0].length > 0 && e.epoch > 0) accData[2][accData[2].length - 1] = e.testAccuracy;
       redrawCharts();
       break;
     }
@@ -487,6 +496,7 @@ function renderPredictions(preds: Prediction[], what: string): void {
     ol.append(li);
   }
   ol.dataset.source = what;
+  $('pred-source').textContent = `top 5 for ${what}, from ${model?.source ?? 'the model'}`;
 }
 
 async function classify(source: CanvasImageSource, sw: number, sh: number, invert: boolean, what: string): Promise<void> {

@@ -5,7 +5,7 @@
  * through the `EngineApi` methods and an event callback. Long loops yield to the event loop between steps so
  * that pause / stop (and, on the main thread, the UI) are handled while they run.
  */
-import { CHECKPOINT_SIDECAR_FORMAT, ErrorMeter, alexnet, importOnnx, parseCheckpointSidecar, type AlexNet, type EpochRecord } from '@tessera/alexnet/browser';
+import { CHECKPOINT_SIDECAR_FORMAT, ErrorMeter, alexnet, importOnnx, loadOnnxInto, parseCheckpointSidecar, type AlexNet, type EpochRecord } from '@tessera/alexnet/browser';
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, IMAGENET_MEAN, IMAGENET_STD, transformImage, type TransformSpec } from '@tessera/data/browser';
 import {
   F,
@@ -31,7 +31,18 @@ import { fashionMnistFromFiles, fetchServedFashionMnist, syntheticDataSet, type 
 export type EngineEvent =
   | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: number; accuracy: number; imagesPerSecond: number; images: number }
   | { type: 'filters'; step: number; shape: number[]; values: Float32Array }
-  | { type: 'epoch'; epoch: number; trainLoss: number; testAccuracy: number; testLoss: number; testCount: number; seconds: number }
+  | {
+      type: 'epoch';
+      /** 0: before training (only fitLoss is set). */
+      epoch: number;
+      trainLoss: number;
+      /** Eval-mode loss on the training images themselves (when they are at most FIT_LIMIT), NaN otherwise. */
+      fitLoss: number;
+      testAccuracy: number;
+      testLoss: number;
+      testCount: number;
+      seconds: number;
+    }
   | { type: 'training'; state: 'running' | 'paused' | 'stopped' | 'done' | 'failed'; message?: string }
   | { type: 'check'; result: CheckResult; index: number; total: number };
 
@@ -39,7 +50,7 @@ export interface TrainConfig {
   epochs: number;
   batchSize: number;
   lr: number;
-  /** Training images per epoch (the first N of a shuffled order; all when 0). */
+  /** Train on the first N images of the training set (shuffled every epoch); all when 0. */
   trainLimit: number;
   /** Test images evaluated after each epoch (all when 0). */
   testLimit: number;
@@ -92,6 +103,9 @@ interface ModelDescription {
 
 const FASHION_TRANSFORM: TransformSpec = { normalize: { kind: 'channel', mean: [FASHION_MNIST_MEAN], std: [FASHION_MNIST_STD] } };
 const IMAGENET_TRANSFORM: TransformSpec = { normalize: { kind: 'channel', mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] } };
+
+/** Up to this many training images, each epoch also reports the eval-mode loss on them (is it learning?). */
+const FIT_LIMIT = 4096;
 
 const yieldToLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -274,10 +288,14 @@ export class Engine {
       const trainCount = config.trainLimit > 0 ? Math.min(config.trainLimit, data.train.count) : data.train.count;
       const testCount = config.testLimit > 0 ? Math.min(config.testLimit, data.test.count) : data.test.count;
       const stepsPerEpoch = Math.ceil(trainCount / config.batchSize);
+      const fit = async () => (trainCount <= FIT_LIMIT ? (await this.evaluate(data.train, trainCount, config.batchSize)).loss : NaN);
       await this.emitFilters(0);
+      if (this.epochsDone === 0 && this.info!.trainedSteps === 0) {
+        this.emit({ type: 'epoch', epoch: 0, trainLoss: NaN, fitLoss: await fit(), testAccuracy: NaN, testLoss: NaN, testCount: 0, seconds: 0 });
+      }
       for (let e = 0; e < config.epochs && !this.stopRequested; e++) {
         const epoch = this.epochsDone + 1;
-        const order = permutation(data.train.count, config.seed * 1000 + epoch);
+        const order = permutation(trainCount, config.seed * 1000 + epoch);
         model.train();
         const t0 = performance.now();
         let images = 0;
@@ -324,9 +342,10 @@ export class Engine {
         if (this.stopRequested) break;
         const seconds = (performance.now() - t0) / 1000;
         const val = await this.evaluate(data.test, testCount, config.batchSize);
+        const fitLoss = await fit();
         this.epochsDone = epoch;
         this.history.push({ epoch, lr: opt.lr, trainLoss: lossSum / images, images, seconds, val });
-        this.emit({ type: 'epoch', epoch, trainLoss: lossSum / images, testAccuracy: 1 - val.top1Error, testLoss: val.loss, testCount: val.count, seconds });
+        this.emit({ type: 'epoch', epoch, trainLoss: lossSum / images, fitLoss, testAccuracy: 1 - val.top1Error, testLoss: val.loss, testCount: val.count, seconds });
       }
       await this.emitFilters(this.info!.trainedSteps);
       const stopped = this.stopRequested;
@@ -481,32 +500,36 @@ export class Engine {
   /** An ONNX AlexNet (torchvision's export, or the paper's), classifying into ImageNet's classes. */
   async loadOnnx(bytes: Uint8Array, name: string, imagenetNames: readonly string[]): Promise<ModelInfo> {
     if (this.training) throw new TesseraError('onnx', 'stop training before loading a model');
-    let imported: Awaited<ReturnType<typeof importOnnx>> | null = null;
-    let lastError: unknown = null;
-    for (const variant of ['torchvision', 'paper'] as const) {
-      try {
-        imported = await importOnnx(bytes, { variant });
-        break;
-      } catch (err) {
-        lastError = err;
-      }
+    let found: { variant: 'paper' | 'torchvision'; numClasses: number; conv1Padding?: number };
+    try {
+      const probe = await importOnnx(bytes);
+      for (const t of probe.stateDict.values()) t.dispose();
+      found = { variant: probe.variant, numClasses: probe.numClasses, ...(probe.conv1Padding !== undefined ? { conv1Padding: probe.conv1Padding } : {}) };
+    } catch (err) {
+      throw new TesseraError('onnx', `${name}: ${(err as Error).message}`);
     }
-    if (!imported) throw new TesseraError('onnx', `${name}: ${(lastError as Error).message}`);
+    const model = alexnet({ variant: found.variant, numClasses: found.numClasses, ...(found.conv1Padding !== undefined ? { conv1Padding: found.conv1Padding } : {}), init: 'none' });
+    try {
+      await loadOnnxInto(model, bytes, { lrn: 'graph' });
+    } catch (err) {
+      model.dispose();
+      throw new TesseraError('onnx', `${name}: ${(err as Error).message}`);
+    }
     this.model?.dispose();
-    this.model = imported.model;
+    this.model = model;
     this.optimizer = null;
     this.history = [];
     this.epochsDone = 0;
     this.transform = IMAGENET_TRANSFORM;
-    const side = imported.model.inputShape[1];
-    const classNames = imported.numClasses === imagenetNames.length ? imagenetNames : Array.from({ length: imported.numClasses }, (_, i) => `class ${i}`);
+    const side = model.inputShape[1];
+    const classNames = found.numClasses === imagenetNames.length ? imagenetNames : Array.from({ length: found.numClasses }, (_, i) => `class ${i}`);
     this.info = {
-      kind: imported.model.variant as 'torchvision' | 'paper',
-      source: `ONNX ${name} (${imported.model.variant} AlexNet)`,
+      kind: found.variant,
+      source: `ONNX ${name} (${found.variant} AlexNet, ${found.numClasses} classes)`,
       classNames,
       channels: 3,
       side,
-      parameters: imported.model.numParameters(),
+      parameters: model.numParameters(),
       trainedSteps: 0,
     };
     return this.info;
