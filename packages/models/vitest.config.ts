@@ -7,9 +7,12 @@ import { packageTests } from '../../scripts/vitest-package.mjs';
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
   process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  const systemLoader = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1'].some(
-    existsSync,
-  );
+  const systemLoader = [
+    '/usr/lib/x86_64-linux-gnu/libvulkan.so.1',
+    '/usr/lib/aarch64-linux-gnu/libvulkan.so.1',
+    '/usr/lib64/libvulkan.so.1',
+    '/usr/lib/libvulkan.so.1',
+  ].some(existsSync);
   if (!systemLoader && existsSync('/usr/lib/chromium/libvulkan.so.1')) {
     process.env.LD_LIBRARY_PATH = ['/usr/lib/chromium', process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   }

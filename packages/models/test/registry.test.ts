@@ -45,7 +45,16 @@ const TORCHVISION_PARAMS: Partial<Record<ModelName, number>> = {
 };
 
 /** min_size from the same metadata. */
-const TORCHVISION_MIN: Partial<Record<ModelName, number>> = { vgg11: 32, vgg16: 32, resnet18: 1, resnet50: 1, squeezenet1_1: 17, mobilenet_v2: 1, googlenet: 15, alexnet: 63 };
+const TORCHVISION_MIN: Partial<Record<ModelName, number>> = {
+  vgg11: 32,
+  vgg16: 32,
+  resnet18: 1,
+  resnet50: 1,
+  squeezenet1_1: 17,
+  mobilenet_v2: 1,
+  googlenet: 15,
+  alexnet: 63,
+};
 
 function expectTessera(fn: () => unknown, pattern: RegExp): void {
   let caught: unknown;
@@ -129,7 +138,15 @@ describe('registry', () => {
 
   it('modelInfo carries the reference recipe', () => {
     const r = modelInfo('resnet50').recipe;
-    expect(r).toMatchObject({ optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 1e-4, epochs: 90, batchSize: 256, schedule: { kind: 'step', stepSize: 30, gamma: 0.1 } });
+    expect(r).toMatchObject({
+      optimizer: 'sgd',
+      lr: 0.1,
+      momentum: 0.9,
+      weightDecay: 1e-4,
+      epochs: 90,
+      batchSize: 256,
+      schedule: { kind: 'step', stepSize: 30, gamma: 0.1 },
+    });
     expect(modelInfo('mobilenet_v2').recipe).toMatchObject({ lr: 0.045, weightDecay: 4e-5, epochs: 300, schedule: { kind: 'step', stepSize: 1, gamma: 0.98 } });
     expect(modelInfo('vgg16').recipe.lr).toBe(0.01);
     expect(modelInfo('vgg16_bn').recipe.lr).toBe(0.1);
@@ -202,7 +219,7 @@ describe('builders', () => {
     ]);
   });
 
-  it('ZFNet keeps the paper\'s map sizes: 110 → 55 → 26 → 13 → 6 at 224²', () => {
+  it("ZFNet keeps the paper's map sizes: 110 → 55 → 26 → 13 → 6 at 224²", () => {
     const m = zfnet({ init: 'none', numClasses: 10 });
     const sizes: number[] = [];
     let s = [3, 224, 224];
@@ -215,7 +232,7 @@ describe('builders', () => {
     expect(sizes).toEqual([110, 55, 26, 13, 13, 13, 13, 6]);
   });
 
-  it('seeded initialisation is reproducible and follows torchvision\'s distributions', async () => {
+  it("seeded initialisation is reproducible and follows torchvision's distributions", async () => {
     const a = resnet18({ seed: 5, numClasses: 10 });
     const b = resnet18({ seed: 5, numClasses: 10 });
     const c = resnet18({ seed: 6, numClasses: 10 });
