@@ -319,36 +319,47 @@ function onEvent(e: EngineEvent): void {
 
 const num = (id: string) => Number($<HTMLInputElement>(id).value);
 
-$('train').addEventListener('click', () =>
-  void guarded(async () => {
-    if (!current) throw new Error('no backend selected');
-    epochsPlanned = num('epochs');
-    const base = lastStep?.epoch ?? 0;
-    epochsPlanned += trainState === 'idle' ? 0 : base;
-    setTrainingButtons('running');
-    try {
-      await current.api.train({ epochs: num('epochs'), batchSize: num('batch'), lr: num('lr'), trainLimit: num('train-limit'), testLimit: num('test-limit'), seed: 1 });
-    } finally {
-      setTrainingButtons(trainState === 'running' ? 'done' : trainState);
-      await refreshModel();
-    }
-  }),
+$('train').addEventListener(
+  'click',
+  () =>
+    void guarded(async () => {
+      if (!current) throw new Error('no backend selected');
+      epochsPlanned = num('epochs');
+      const base = lastStep?.epoch ?? 0;
+      epochsPlanned += trainState === 'idle' ? 0 : base;
+      setTrainingButtons('running');
+      try {
+        await current.api.train({
+          epochs: num('epochs'),
+          batchSize: num('batch'),
+          lr: num('lr'),
+          trainLimit: num('train-limit'),
+          testLimit: num('test-limit'),
+          seed: 1,
+        });
+      } finally {
+        setTrainingButtons(trainState === 'running' ? 'done' : trainState);
+        await refreshModel();
+      }
+    }),
 );
 $('pause').addEventListener('click', () => void guarded(async () => current?.api.pause()));
 $('resume').addEventListener('click', () => void guarded(async () => current?.api.resumeTraining()));
 $('stop').addEventListener('click', () => void guarded(async () => current?.api.stop()));
-$('reset').addEventListener('click', () =>
-  void guarded(async () => {
-    await current?.api.resetModel();
-    lossData.forEach((a) => (a.length = 0));
-    accData.forEach((a) => (a.length = 0));
-    $('epochs-table').replaceChildren();
-    lastStep = null;
-    trainState = 'idle';
-    redrawCharts();
-    renderTrainStatus();
-    await refreshModel();
-  }),
+$('reset').addEventListener(
+  'click',
+  () =>
+    void guarded(async () => {
+      await current?.api.resetModel();
+      lossData.forEach((a) => (a.length = 0));
+      accData.forEach((a) => (a.length = 0));
+      $('epochs-table').replaceChildren();
+      lastStep = null;
+      trainState = 'idle';
+      redrawCharts();
+      renderTrainStatus();
+      await refreshModel();
+    }),
 );
 
 // ---- model, checkpoints, ONNX ----
@@ -371,47 +382,53 @@ function download(name: string, data: Uint8Array | string, type: string): void {
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
-$('save').addEventListener('click', () =>
-  void guarded(async () => {
-    if (!current) throw new Error('no backend selected');
-    const files = await current.api.saveCheckpoint();
-    download(files.weightsName, files.weights, 'application/octet-stream');
-    download(files.sidecarName, files.sidecar, 'application/json');
-    $('model-status').textContent += ` · saved ${files.sidecarName} + ${files.weightsName}`;
-  }),
+$('save').addEventListener(
+  'click',
+  () =>
+    void guarded(async () => {
+      if (!current) throw new Error('no backend selected');
+      const files = await current.api.saveCheckpoint();
+      download(files.weightsName, files.weights, 'application/octet-stream');
+      download(files.sidecarName, files.sidecar, 'application/json');
+      $('model-status').textContent += ` · saved ${files.sidecarName} + ${files.weightsName}`;
+    }),
 );
 
 const readBytes = async (f: File) => new Uint8Array(await f.arrayBuffer());
 
-$<HTMLInputElement>('checkpoint').addEventListener('change', (e) =>
-  void guarded(async () => {
-    const input = e.target as HTMLInputElement;
-    const files = [...(input.files ?? [])];
-    input.value = '';
-    const json = files.find((f) => f.name.endsWith('.json'));
-    const weights = files.find((f) => f.name.endsWith('.safetensors'));
-    if (!json || !weights) throw new Error('pick both files of a checkpoint: the epoch-NNNN.json sidecar and its .safetensors file');
-    if (!current) throw new Error('no backend selected');
-    await current.api.loadCheckpoint(await json.text(), await readBytes(weights), json.name);
-    await refreshModel();
-  }),
+$<HTMLInputElement>('checkpoint').addEventListener(
+  'change',
+  (e) =>
+    void guarded(async () => {
+      const input = e.target as HTMLInputElement;
+      const files = [...(input.files ?? [])];
+      input.value = '';
+      const json = files.find((f) => f.name.endsWith('.json'));
+      const weights = files.find((f) => f.name.endsWith('.safetensors'));
+      if (!json || !weights) throw new Error('pick both files of a checkpoint: the epoch-NNNN.json sidecar and its .safetensors file');
+      if (!current) throw new Error('no backend selected');
+      await current.api.loadCheckpoint(await json.text(), await readBytes(weights), json.name);
+      await refreshModel();
+    }),
 );
 
 let imagenetNames: string[] | null = null;
-$<HTMLInputElement>('onnx').addEventListener('change', (e) =>
-  void guarded(async () => {
-    const input = e.target as HTMLInputElement;
-    const file = input.files?.[0];
-    input.value = '';
-    if (!file || !current) return;
-    if (!imagenetNames) {
-      const res = await fetch(new URL('./data/imagenet-classes.json', document.baseURI));
-      imagenetNames = res.ok ? ((await res.json()) as string[]) : [];
-    }
-    $('model-status').textContent = `importing ${file.name}…`;
-    await current.api.loadOnnx(await readBytes(file), file.name, imagenetNames);
-    await refreshModel();
-  }),
+$<HTMLInputElement>('onnx').addEventListener(
+  'change',
+  (e) =>
+    void guarded(async () => {
+      const input = e.target as HTMLInputElement;
+      const file = input.files?.[0];
+      input.value = '';
+      if (!file || !current) return;
+      if (!imagenetNames) {
+        const res = await fetch(new URL('./data/imagenet-classes.json', document.baseURI));
+        imagenetNames = res.ok ? ((await res.json()) as string[]) : [];
+      }
+      $('model-status').textContent = `importing ${file.name}…`;
+      await current.api.loadOnnx(await readBytes(file), file.name, imagenetNames);
+      await refreshModel();
+    }),
 );
 
 // ---- classify ----
@@ -522,11 +539,15 @@ async function classifyFile(file: File): Promise<void> {
   await classify(bitmap, bitmap.width, bitmap.height, $<HTMLInputElement>('invert').checked, file.name);
   bitmap.close();
 }
-$<HTMLInputElement>('image').addEventListener('change', (e) =>
-  void guarded(async () => {
-    const file = (e.target as HTMLInputElement).files?.[0];
-    if (file) await classifyFile(file);
-  }),
+$<HTMLInputElement>('image').addEventListener(
+  'change',
+  (e) =>
+    void guarded(async () => {
+      const input = e.target as HTMLInputElement;
+      const file = input.files?.[0];
+      input.value = ''; // picking the same file again classifies it again
+      if (file) await classifyFile(file);
+    }),
 );
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => {
@@ -542,70 +563,83 @@ drop.addEventListener('drop', (e) => {
 });
 
 // ---- data ----
-$<HTMLInputElement>('idx-files').addEventListener('change', (e) =>
-  void guarded(async () => {
-    const input = e.target as HTMLInputElement;
-    const files = await Promise.all([...(input.files ?? [])].map(async (f) => ({ name: f.name, bytes: await readBytes(f) })));
-    input.value = '';
-    await setData({ kind: 'files', files });
-  }),
+$<HTMLInputElement>('idx-files').addEventListener(
+  'change',
+  (e) =>
+    void guarded(async () => {
+      const input = e.target as HTMLInputElement;
+      const files = await Promise.all([...(input.files ?? [])].map(async (f) => ({ name: f.name, bytes: await readBytes(f) })));
+      input.value = '';
+      await setData({ kind: 'files', files });
+    }),
 );
 $('use-synthetic').addEventListener('click', () => void guarded(() => setData({ kind: 'synthetic' })));
 
 // ---- conformance ----
-$('conformance').addEventListener('click', () =>
-  void guarded(async () => {
-    if (!current) throw new Error('no backend selected');
-    const button = $<HTMLButtonElement>('conformance');
-    button.disabled = true;
-    $('checks').replaceChildren();
-    checkRows = $('checks');
-    const status = $('conformance-status');
-    status.textContent = `running on ${currentBackend}…`;
-    try {
-      const results = await current.api.conformance(num('runs'));
-      const failed = results.filter((r) => !r.ok).length;
-      status.textContent = `${currentBackend}, ${num('runs')} runs per check: ${results.length - failed} passed, ${failed} failed`;
-    } catch (err) {
-      status.textContent = `${currentBackend}: the run did not finish (${(err as Error).message}): 0 passed, 1 failed`;
-      throw err;
-    } finally {
-      button.disabled = false;
-    }
-  }),
+$('conformance').addEventListener(
+  'click',
+  () =>
+    void guarded(async () => {
+      if (!current) throw new Error('no backend selected');
+      const button = $<HTMLButtonElement>('conformance');
+      button.disabled = true;
+      $('checks').replaceChildren();
+      checkRows = $('checks');
+      const status = $('conformance-status');
+      status.textContent = `running on ${currentBackend}…`;
+      try {
+        const results = await current.api.conformance(num('runs'));
+        const failed = results.filter((r) => !r.ok).length;
+        status.textContent = `${currentBackend}, ${num('runs')} runs per check: ${results.length - failed} passed, ${failed} failed`;
+      } catch (err) {
+        status.textContent = `${currentBackend}: the run did not finish (${(err as Error).message}): 0 passed, 1 failed`;
+        throw err;
+      } finally {
+        button.disabled = false;
+      }
+    }),
 );
 
 // ---- timing ----
-$('time').addEventListener('click', () =>
-  void guarded(async () => {
-    const button = $<HTMLButtonElement>('time');
-    button.disabled = true;
-    const status = $('time-status');
-    try {
-      const backends = $<HTMLInputElement>('time-all').checked ? [...hostOf.keys()] : [currentBackend];
-      const variants = (['reduced', 'torchvision'] as const).filter((v) => $<HTMLInputElement>(`time-${v}`).checked);
-      const batch = num('time-batch');
-      const reps = num('time-reps');
-      let done = 0;
-      for (const b of backends) {
-        for (const v of variants) {
-          status.textContent = `timing ${v} AlexNet on ${b} at batch ${batch}…`;
-          const t = await hostOf.get(b)!.api.time(b, v, batch, reps);
-          const row = document.createElement('tr');
-          for (const x of [t.backend, `${t.variant} AlexNet`, String(t.batch), t.forwardMs.toFixed(1), t.trainStepMs.toFixed(1), ((t.batch * 1000) / t.trainStepMs).toFixed(1)]) {
-            const td = document.createElement('td');
-            td.textContent = x;
-            row.append(td);
+$('time').addEventListener(
+  'click',
+  () =>
+    void guarded(async () => {
+      const button = $<HTMLButtonElement>('time');
+      button.disabled = true;
+      const status = $('time-status');
+      try {
+        const backends = $<HTMLInputElement>('time-all').checked ? [...hostOf.keys()] : [currentBackend];
+        const variants = (['reduced', 'torchvision'] as const).filter((v) => $<HTMLInputElement>(`time-${v}`).checked);
+        const batch = num('time-batch');
+        const reps = num('time-reps');
+        let done = 0;
+        for (const b of backends) {
+          for (const v of variants) {
+            status.textContent = `timing ${v} AlexNet on ${b} at batch ${batch}…`;
+            const t = await hostOf.get(b)!.api.time(b, v, batch, reps);
+            const row = document.createElement('tr');
+            for (const x of [
+              t.backend,
+              `${t.variant} AlexNet`,
+              String(t.batch),
+              t.forwardMs.toFixed(1),
+              t.trainStepMs.toFixed(1),
+              ((t.batch * 1000) / t.trainStepMs).toFixed(1),
+            ]) {
+              const td = document.createElement('td');
+              td.textContent = x;
+              row.append(td);
+            }
+            $('timings').append(row);
+            done++;
           }
-          $('timings').append(row);
-          done++;
         }
+        status.textContent = `${done} timings done (mean of ${reps} after a warm-up)`;
+      } finally {
+        button.disabled = false;
       }
-      status.textContent = `${done} timings done (mean of ${reps} after a warm-up)`;
-    } finally {
-      button.disabled = false;
-    }
-  }),
+    }),
 );
 
 renderTrainStatus();

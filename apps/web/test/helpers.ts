@@ -64,7 +64,12 @@ function idx(type: 1 | 3, count: number, data: Uint8Array): Buffer {
 }
 
 /** A Fashion-MNIST directory (gzipped IDX files) with the first `train` / `test` images of the real splits. */
-export function writeSubset(dir: string, images: { train: Uint8Array; trainLabels: Int32Array; test: Uint8Array; testLabels: Int32Array }, train: number, test: number): void {
+export function writeSubset(
+  dir: string,
+  images: { train: Uint8Array; trainLabels: Int32Array; test: Uint8Array; testLabels: Int32Array },
+  train: number,
+  test: number,
+): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), idx(3, train, images.train.subarray(0, train * 784)));
   writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), idx(1, train, Uint8Array.from(images.trainLabels.subarray(0, train))));

@@ -44,7 +44,11 @@ async function runProperty(name: string, kernels: string[], property: fc.IAsyncP
 }
 
 /** Runs every check on `backend`, calling `onResult` after each; yields to the event loop between checks. */
-export async function runConformance(backend: string, run: ConformanceRun, onResult: (r: CheckResult, index: number, total: number) => void): Promise<CheckResult[]> {
+export async function runConformance(
+  backend: string,
+  run: ConformanceRun,
+  onResult: (r: CheckResult, index: number, total: number) => void,
+): Promise<CheckResult[]> {
   await backendByName(backend);
   await backendByName('cpu');
   const params: fc.Parameters<unknown[]> = { numRuns: run.numRuns, ...(run.seed !== undefined ? { seed: run.seed } : {}) };
@@ -75,7 +79,10 @@ export async function runConformance(backend: string, run: ConformanceRun, onRes
           const a = mask(backend);
           const b = mask('cpu');
           try {
-            assertClose(`dropout mask (n ${n}, p ${p}, seed ${seed})`, Float64Array.from(await a.data()), Float64Array.from(await b.data()), { atol: 0, rtol: 0 });
+            assertClose(`dropout mask (n ${n}, p ${p}, seed ${seed})`, Float64Array.from(await a.data()), Float64Array.from(await b.data()), {
+              atol: 0,
+              rtol: 0,
+            });
           } finally {
             a.dispose();
             b.dispose();

@@ -35,13 +35,18 @@ export async function gunzipIfNeeded(bytes: Uint8Array, name: string): Promise<U
   }
 }
 
-function splitFrom(images: { dims: readonly number[]; data: Uint8Array }, labels: { dims: readonly number[]; data: Uint8Array }, names: [string, string]): Split {
+function splitFrom(
+  images: { dims: readonly number[]; data: Uint8Array },
+  labels: { dims: readonly number[]; data: Uint8Array },
+  names: [string, string],
+): Split {
   const op = 'fashion-mnist';
   if (images.dims.length !== 3 || images.dims[1] !== 28 || images.dims[2] !== 28) {
     throw new TesseraError(op, `${names[0]}: expected [count, 28, 28] images, got [${images.dims.join(', ')}]`);
   }
   if (labels.dims.length !== 1) throw new TesseraError(op, `${names[1]}: expected 1 dimension [count], got [${labels.dims.join(', ')}]`);
-  if (labels.dims[0] !== images.dims[0]) throw new TesseraError(op, `${names[1]} holds ${labels.dims[0]} labels but ${names[0]} holds ${images.dims[0]} images`);
+  if (labels.dims[0] !== images.dims[0])
+    throw new TesseraError(op, `${names[1]} holds ${labels.dims[0]} labels but ${names[0]} holds ${images.dims[0]} images`);
   const bad = labels.data.findIndex((l) => l > 9);
   if (bad >= 0) throw new TesseraError(op, `${names[1]}: label ${bad} is ${labels.data[bad]}, outside 0…9`);
   return { images: images.data, labels: labels.data, count: images.dims[0]! };

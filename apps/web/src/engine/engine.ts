@@ -5,7 +5,16 @@
  * through the `EngineApi` methods and an event callback. Long loops yield to the event loop between steps so
  * that pause / stop (and, on the main thread, the UI) are handled while they run.
  */
-import { CHECKPOINT_SIDECAR_FORMAT, ErrorMeter, alexnet, importOnnx, loadOnnxInto, parseCheckpointSidecar, type AlexNet, type EpochRecord } from '@tessera/alexnet/browser';
+import {
+  CHECKPOINT_SIDECAR_FORMAT,
+  ErrorMeter,
+  alexnet,
+  importOnnx,
+  loadOnnxInto,
+  parseCheckpointSidecar,
+  type AlexNet,
+  type EpochRecord,
+} from '@tessera/alexnet/browser';
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, IMAGENET_MEAN, IMAGENET_STD, transformImage, type TransformSpec } from '@tessera/data/browser';
 import {
   F,
@@ -169,7 +178,9 @@ export class Engine {
   }
 
   /** Loads the data: 'served' (the build's copy), 'files' (the user's four IDX files) or 'synthetic'. */
-  async loadData(source: { kind: 'served'; base: string } | { kind: 'files'; files: { name: string; bytes: Uint8Array }[] } | { kind: 'synthetic' }): Promise<{ kind: string; description: string }> {
+  async loadData(
+    source: { kind: 'served'; base: string } | { kind: 'files'; files: { name: string; bytes: Uint8Array }[] } | { kind: 'synthetic' },
+  ): Promise<{ kind: string; description: string }> {
     let data: DataSet | null;
     if (source.kind === 'served') data = (await fetchServedFashionMnist(source.base)) ?? syntheticDataSet();
     else if (source.kind === 'files') data = await fashionMnistFromFiles(source.files, 'the files you picked');
@@ -345,7 +356,16 @@ export class Engine {
         const fitLoss = await fit();
         this.epochsDone = epoch;
         this.history.push({ epoch, lr: opt.lr, trainLoss: lossSum / images, images, seconds, val });
-        this.emit({ type: 'epoch', epoch, trainLoss: lossSum / images, fitLoss, testAccuracy: 1 - val.top1Error, testLoss: val.loss, testCount: val.count, seconds });
+        this.emit({
+          type: 'epoch',
+          epoch,
+          trainLoss: lossSum / images,
+          fitLoss,
+          testAccuracy: 1 - val.top1Error,
+          testLoss: val.loss,
+          testCount: val.count,
+          seconds,
+        });
       }
       await this.emitFilters(this.info!.trainedSteps);
       const stopped = this.stopRequested;
@@ -407,7 +427,8 @@ export class Engine {
     const model = this.model;
     const info = this.info;
     if (!model || !info) throw new TesseraError('checkpoint', 'no model to save yet');
-    if (info.kind !== 'reduced') throw new TesseraError('checkpoint', `only the reduced model trained here is saved as a checkpoint, not an imported ${info.kind} AlexNet`);
+    if (info.kind !== 'reduced')
+      throw new TesseraError('checkpoint', `only the reduced model trained here is saved as a checkpoint, not an imported ${info.kind} AlexNet`);
     const opt = this.optimizer ?? new optim.SGD(model.parameters(), { lr: this.lr, momentum: 0.9, weightDecay: 5e-4, rule: 'paper' });
     this.optimizer = opt;
     const name = `epoch-${String(this.epochsDone).padStart(4, '0')}`;
@@ -508,7 +529,12 @@ export class Engine {
     } catch (err) {
       throw new TesseraError('onnx', `${name}: ${(err as Error).message}`);
     }
-    const model = alexnet({ variant: found.variant, numClasses: found.numClasses, ...(found.conv1Padding !== undefined ? { conv1Padding: found.conv1Padding } : {}), init: 'none' });
+    const model = alexnet({
+      variant: found.variant,
+      numClasses: found.numClasses,
+      ...(found.conv1Padding !== undefined ? { conv1Padding: found.conv1Padding } : {}),
+      init: 'none',
+    });
     try {
       await loadOnnxInto(model, bytes, { lrn: 'graph' });
     } catch (err) {
@@ -559,7 +585,11 @@ export class Engine {
     const classes = model.numClasses;
     const opt = new optim.SGD(model.parameters(), { lr: 1e-3, momentum: 0.9 });
     const x = randn([batch, c, h, w], { seed: 3 });
-    const y = tensor(Int32Array.from({ length: batch }, (_, i) => i % classes), [batch], { dtype: 'int32' });
+    const y = tensor(
+      Int32Array.from({ length: batch }, (_, i) => i % classes),
+      [batch],
+      { dtype: 'int32' },
+    );
     try {
       const forward = async () => {
         model.eval();

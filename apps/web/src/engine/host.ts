@@ -23,7 +23,12 @@ export class EngineError extends Error {
 }
 
 function remote(call: (method: Method, args: unknown[]) => Promise<unknown>): Remote {
-  return new Proxy({} as Remote, { get: (_t, method: string) => (...args: unknown[]) => call(method as Method, args) });
+  return new Proxy({} as Remote, {
+    get:
+      (_t, method: string) =>
+      (...args: unknown[]) =>
+        call(method as Method, args),
+  });
 }
 
 export function workerHost(onEvent: (e: EngineEvent) => void, onCrash: (message: string) => void): EngineHost {
