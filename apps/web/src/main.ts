@@ -144,7 +144,7 @@ async function switchBackend(name: string): Promise<void> {
     currentBackend = real;
     select.value = name;
     localStorage.setItem(STORAGE_KEY, name);
-    $('backend-note').textContent = `using ${real} (${host.where})`;
+    $('backend-note').textContent = `using ${real} (${host.where}; page ${crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'})`;
     await refreshModel();
   } finally {
     select.disabled = false;

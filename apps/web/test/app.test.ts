@@ -171,6 +171,8 @@ describe('the built app', () => {
     console.log(`backends: ${available.join(', ')} available; ${[...unavailable].map(([n, r]) => `${n}: ${r}`).join('; ') || 'none unavailable'}`);
     expect(available).toContain('cpu');
     expect(available.length + unavailable.size).toBeGreaterThanOrEqual(3);
+    // The served build is cross-origin isolated (COOP/COEP from scripts/serve.mjs).
+    expect(await statusText('Backend status')).toMatch(/; page cross-origin isolated\)$/);
     const data = await statusText('Data');
     expect(data).toMatch(realData ? /^Data: Fashion-MNIST from the files served with the app/ : /^Data: synthetic images/);
     await shoot('header', 'header.png');
