@@ -513,15 +513,27 @@ function renderPredictions(preds: Prediction[], what: string): void {
     ol.append(li);
   }
   ol.dataset.source = what;
+  ol.removeAttribute('aria-busy');
   $('pred-source').textContent = `top 5 for ${what}, from ${model?.source ?? 'the model'}`;
 }
 
-async function classify(source: CanvasImageSource, sw: number, sh: number, invert: boolean, what: string): Promise<void> {
+/** Marks the list as out of date until the new top 5 arrive (data-source names what they are for). */
+let classifying = 0;
+function predictionsPending(): number {
+  const ol = $('predictions');
+  delete ol.dataset.source;
+  ol.setAttribute('aria-busy', 'true');
+  return ++classifying;
+}
+
+async function classify(source: CanvasImageSource, sw: number, sh: number, invert: boolean, what: string, request = predictionsPending()): Promise<void> {
   if (!current) throw new Error('no backend selected');
   if (!model) await refreshModel();
   if (!model) throw new Error('no model yet: train one, or load a checkpoint or an ONNX file');
   const input = modelInput(source, sw, sh, invert);
-  renderPredictions(await current.api.classify(input.pixels, input.side, input.side, input.channels), what);
+  const top = await current.api.classify(input.pixels, input.side, input.side, input.channels);
+  // Only the latest request's answer is shown (a stroke's classification may finish after a newer one started).
+  if (request === classifying) renderPredictions(top, what);
 }
 
 async function classifyDrawing(): Promise<void> {
@@ -530,13 +542,14 @@ async function classifyDrawing(): Promise<void> {
 $('classify-drawing').addEventListener('click', () => void guarded(classifyDrawing));
 
 async function classifyFile(file: File): Promise<void> {
+  const request = predictionsPending();
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file);
   } catch {
     throw new Error(`${file.name} is not an image this browser can decode`);
   }
-  await classify(bitmap, bitmap.width, bitmap.height, $<HTMLInputElement>('invert').checked, file.name);
+  await classify(bitmap, bitmap.width, bitmap.height, $<HTMLInputElement>('invert').checked, file.name, request);
   bitmap.close();
 }
 $<HTMLInputElement>('image').addEventListener(
