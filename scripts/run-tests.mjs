@@ -20,6 +20,9 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const broken = [];
+/** Each failed test, for the summary at the end (CI shows only the tail of the log). */
+const failures = [];
+const plain = (text) => text.replace(/\x1b\[[0-9;]*m/g, '');
 for (const dir of workspaces) {
   const name = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name;
   const report = join(outDir, `${name.replace(/[^a-z0-9]/gi, '_')}.json`);
@@ -42,8 +45,23 @@ for (const dir of workspaces) {
   // Files that failed to load report no tests; count each as a failure so they cannot pass silently.
   const loadFailures = json.testResults.filter((r) => r.status === 'failed' && r.assertionResults.length === 0).length;
   failed += loadFailures;
+  for (const file of json.testResults) {
+    const rel = file.name.startsWith(dir) ? file.name.slice(dir.length + 1) : file.name;
+    if (file.status === 'failed' && file.assertionResults.length === 0) failures.push(`${name} ${rel}: ${plain(file.message ?? 'failed to load')}`);
+    for (const t of file.assertionResults) {
+      if (t.status !== 'failed') continue;
+      const why = plain((t.failureMessages ?? []).join('\n'))
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('at '))
+        .slice(0, 3)
+        .join(' / ');
+      failures.push(`${name} ${rel} > ${t.fullName} (${Math.round((t.duration ?? 0) / 1000)} s): ${why.slice(0, 400)}`);
+    }
+  }
   if (json.numFailedTests > 0 || loadFailures > 0 || res.status !== 0) broken.push(name);
 }
+if (failures.length > 0) console.log(`\nfailed tests:\n${failures.map((f) => `- ${f}`).join('\n')}`);
 if (broken.length > 0) console.log(`\nfailing packages: ${broken.join(', ')}`);
 if (skipped > 0) console.log(`${skipped} skipped`);
 console.log(`${passed} passed, ${failed} failed`);
