@@ -42,12 +42,14 @@ for (const dir of workspaces) {
   passed += json.numPassedTests;
   failed += json.numFailedTests;
   skipped += json.numPendingTests + (json.numTodoTests ?? 0);
-  // Files that failed to load report no tests; count each as a failure so they cannot pass silently.
-  const loadFailures = json.testResults.filter((r) => r.status === 'failed' && r.assertionResults.length === 0).length;
+  // A file that failed to load, or whose hook failed (vitest then reports its tests as skipped), fails with no
+  // failed test: count each such file as a failure so it cannot pass silently.
+  const fileFailed = (r) => r.status === 'failed' && !r.assertionResults.some((t) => t.status === 'failed');
+  const loadFailures = json.testResults.filter(fileFailed).length;
   failed += loadFailures;
   for (const file of json.testResults) {
     const rel = file.name.startsWith(dir) ? file.name.slice(dir.length + 1) : file.name;
-    if (file.status === 'failed' && file.assertionResults.length === 0) failures.push(`${name} ${rel}: ${plain(file.message ?? 'failed to load')}`);
+    if (fileFailed(file)) failures.push(`${name} ${rel}: ${plain(file.message || 'failed with no failed test').slice(0, 400)}`);
     for (const t of file.assertionResults) {
       if (t.status !== 'failed') continue;
       const why = plain((t.failureMessages ?? []).join('\n'))

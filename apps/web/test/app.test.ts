@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fashionMnistAvailable, loadFashionMnist, renderSyntheticImage, FASHION_MNIST_DIR } from '@tessera/data';
 import { SyntheticStream } from '@tessera/data/browser';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CLI, DIST, FLAGS, OUTPUT, ensureBuilt, run, writeSubset } from './helpers.js';
 // @ts-expect-error -- a plain ES module without types
@@ -35,6 +35,7 @@ const PLAN: Record<string, { epochs: number; batch: number; images: number; test
 let server: Server | undefined;
 let url = '';
 let browser: Browser | undefined;
+let context: BrowserContext;
 let page: Page;
 let work = '';
 const problems: string[] = [];
@@ -87,6 +88,44 @@ async function shoot(panel: string, file: string): Promise<void> {
   await page.locator(panel).screenshot({ path: join(OUTPUT, file) });
 }
 
+/** What the page shows in its status lines and error box: the text a failed wait reports. */
+async function pageState(): Promise<string> {
+  const read = page.evaluate(() =>
+    [...document.querySelectorAll('[role=status], [role=alert]:not([hidden])')]
+      .map((e) => `${e.getAttribute('aria-label')}: "${(e.textContent ?? '').trim().slice(0, 200)}"`)
+      .join('; '),
+  );
+  const late = new Promise<string>((resolve) => setTimeout(() => resolve('(the page did not answer within 10 s)'), 10_000));
+  const shown = await Promise.race([read, late]).catch((e: unknown) => `(the page did not answer: ${String(e).split('\n')[0]})`);
+  return problems.length > 0 ? `${shown}; console: ${problems.slice(-3).join(' | ')}` : shown;
+}
+
+/** Waits for `target` to appear; a timeout names what it waited for and what the page showed instead. */
+async function appears(target: Locator, timeout = 60_000): Promise<void> {
+  try {
+    await target.waitFor({ timeout });
+  } catch (e) {
+    await page.screenshot({ path: join(OUTPUT, 'failed-wait.png'), fullPage: true }).catch(() => undefined);
+    throw new Error(`waited ${timeout / 1000} s for ${String(target)}: ${String(e).split('\n')[0]}; the page shows ${await pageState()}`);
+  }
+}
+
+/**
+ * A fresh page on the served app, once it has picked a backend. Each backend's tests get their own, so a failure
+ * on one (a training run that never ends, a lost GPU device) cannot take the next ones down with it.
+ */
+async function openPage(tag: string): Promise<void> {
+  if (page) await page.close().catch(() => undefined);
+  page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`${tag}: console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${tag}: page error: ${String(e)}`));
+  page.on('crash', () => problems.push(`${tag}: the page crashed`));
+  await page.goto(url);
+  await appears(page.getByRole('status', { name: 'Backend status' }).filter({ hasText: /^using / }), 120_000);
+}
+
 beforeAll(async () => {
   if (!haveChromium) return;
   await ensureBuilt();
@@ -94,17 +133,10 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'tessera-web-'));
   ({ server, url } = (await serveDist({ dir: DIST })) as { server: Server; url: string });
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 1100 } });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${String(e)}`));
-  await page.goto(url);
-  await page
-    .getByRole('status', { name: 'Backend status' })
-    .filter({ hasText: /^using / })
-    .waitFor({ timeout: 120_000 });
+  context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 1100 } });
+  // A click on a control that never becomes usable fails after two minutes, naming it, instead of hanging.
+  context.setDefaultTimeout(120_000);
+  await openPage('start');
   for (const li of await page.getByRole('list', { name: 'Backends' }).locator('li').allTextContents()) {
     const m = /^(\w+): (available|unavailable — (.*))/.exec(li);
     if (!m) continue;
@@ -186,19 +218,17 @@ for (const backend of ['cpu', 'webgpu', 'gpujs']) {
     let fromJpeg: Shown[] = [];
     let testAccuracy = NaN;
 
-    beforeAll(() => {
+    beforeAll(async () => {
       if (!haveChromium) skip = `no Chromium at ${CHROMIUM}`;
       else if (!available.includes(backend)) skip = `${backend} is unavailable here: ${unavailable.get(backend) ?? 'not listed'}`;
       if (skip) console.log(`${backend}: skipped — ${skip}`);
-    });
+      else await openPage(backend);
+    }, 180_000);
 
     it('trains until the loss has fallen, pausing and resuming mid-training', async (ctx) => {
       if (skip) return ctx.skip(skip);
       await page.getByRole('combobox', { name: 'Backend' }).selectOption(backend);
-      await page
-        .getByRole('status', { name: 'Backend status' })
-        .filter({ hasText: `using ${backend}` })
-        .waitFor({ timeout: 60_000 });
+      await appears(page.getByRole('status', { name: 'Backend status' }).filter({ hasText: `using ${backend}` }));
       expect(await page.evaluate(() => localStorage.getItem('tessera.backend'))).toBe(backend);
       const plan = PLAN[backend]!;
       await page.getByRole('button', { name: 'New model' }).click();
@@ -209,15 +239,15 @@ for (const backend of ['cpu', 'webgpu', 'gpujs']) {
       await page.getByLabel('Test images', { exact: true }).fill(String(plan.test));
       await page.getByRole('button', { name: 'Train' }).click();
       const status = page.getByRole('status', { name: 'Training status' });
-      await status.filter({ hasText: plan.epochs === 1 ? /step [3-9]\b/ : /step [1-9]\b/ }).waitFor({ timeout: 120_000 });
+      await appears(status.filter({ hasText: plan.epochs === 1 ? /step [3-9]\b/ : /step [1-9]\b/ }), 120_000);
       // The click is handled while training runs: the loop stops between steps, and resumes.
       await page.getByRole('button', { name: 'Pause' }).click();
-      await status.filter({ hasText: /^paused/ }).waitFor({ timeout: 60_000 });
+      await appears(status.filter({ hasText: /^paused/ }));
       const atPause = await status.textContent();
       await page.waitForTimeout(1000);
       expect(await status.textContent()).toBe(atPause);
       await page.getByRole('button', { name: 'Resume' }).click();
-      await status.filter({ hasText: /^done/ }).waitFor({ timeout: 300_000 });
+      await appears(status.filter({ hasText: /^done/ }), 300_000);
       const final = (await status.textContent()) ?? '';
       const steps = plan.epochs * Math.ceil(plan.images / plan.batch);
       expect(final).toMatch(new RegExp(`step ${steps}\\b`));
@@ -253,7 +283,7 @@ for (const backend of ['cpu', 'webgpu', 'gpujs']) {
         await page.mouse.up();
       }
       const list = page.getByRole('list', { name: 'Predictions' });
-      await list.and(page.locator('[data-source="drawing"]')).waitFor({ timeout: 60_000 });
+      await appears(list.and(page.locator('[data-source="drawing"]')));
       const drawn = await predictions();
       expect(drawn).toHaveLength(5);
       for (const p of drawn) expect(p.name).toMatch(/^.+ \d{1,3}\.\d\d%$/);
@@ -262,7 +292,7 @@ for (const backend of ['cpu', 'webgpu', 'gpujs']) {
       expect(total).toBeLessThanOrEqual(1 + 1e-5);
 
       await page.getByLabel('Image', { exact: true }).setInputFiles(jpegPath);
-      await list.and(page.locator('[data-source="item.jpg"]')).waitFor({ timeout: 60_000 });
+      await appears(list.and(page.locator('[data-source="item.jpg"]')));
       fromJpeg = await predictions();
       expect(fromJpeg).toHaveLength(5);
       if (backend === 'cpu') expect(fromJpeg.map((p) => p.index)).toContain(jpegLabel);
@@ -275,7 +305,7 @@ for (const backend of ['cpu', 'webgpu', 'gpujs']) {
       await page.getByLabel('Runs per check', { exact: true }).fill(String(PLAN[backend]!.runs));
       await page.getByRole('button', { name: 'Run conformance' }).click();
       const status = page.getByRole('status', { name: 'Conformance' });
-      await status.filter({ hasText: /\d+ passed, \d+ failed$/ }).waitFor({ timeout: 400_000 });
+      await appears(status.filter({ hasText: /\d+ passed, \d+ failed$/ }), 400_000);
       const text = (await status.textContent()) ?? '';
       console.log(`${backend}: conformance — ${text}`);
       const [, passed, failed] = /(\d+) passed, (\d+) failed$/.exec(text)!;
@@ -328,17 +358,11 @@ for (const backend of ['cpu', 'webgpu', 'gpujs']) {
       } else console.log(`${backend}: the CLI is not built (apps/cli/dist); its half of the round trip is left out`);
 
       await page.getByRole('button', { name: 'New model' }).click();
-      await page
-        .getByRole('status', { name: 'Model' })
-        .filter({ hasText: /^no model yet/ })
-        .waitFor();
+      await appears(page.getByRole('status', { name: 'Model' }).filter({ hasText: /^no model yet/ }));
       await page.getByLabel('Checkpoint files', { exact: true }).setInputFiles([json, weights]);
-      await page
-        .getByRole('status', { name: 'Model' })
-        .filter({ hasText: `checkpoint ${name}` })
-        .waitFor({ timeout: 60_000 });
+      await appears(page.getByRole('status', { name: 'Model' }).filter({ hasText: `checkpoint ${name}` }));
       await page.getByLabel('Image', { exact: true }).setInputFiles(jpegPath);
-      await page.getByRole('list', { name: 'Predictions' }).and(page.locator('[data-source="item.jpg"]')).waitFor();
+      await appears(page.getByRole('list', { name: 'Predictions' }).and(page.locator('[data-source="item.jpg"]')));
       const again = await predictions();
       expect(again.map((p) => p.index)).toEqual(fromJpeg.map((p) => p.index));
       again.forEach((p, i) => expect(p.probability).toBeCloseTo(fromJpeg[i]!.probability, 6));
@@ -348,6 +372,10 @@ for (const backend of ['cpu', 'webgpu', 'gpujs']) {
 }
 
 describe('checkpoints from the CLI and the Time panel', () => {
+  beforeAll(async () => {
+    if (haveChromium) await openPage('cli');
+  }, 180_000);
+
   it('loads a checkpoint `tessera train` wrote and classifies as `tessera predict` does', async (ctx) => {
     if (!haveChromium) return ctx.skip(`no Chromium at ${CHROMIUM}`);
     if (!haveCli) return ctx.skip('the CLI is not built (apps/cli/dist)');
@@ -371,12 +399,12 @@ describe('checkpoints from the CLI and the Time panel', () => {
     const sidecarPath = sidecar === json ? json : join(out, sidecar!);
     const weights = join(sidecarPath, '..', 'epoch-0001.safetensors');
     await page.getByRole('combobox', { name: 'Backend' }).selectOption('cpu');
-    await page.getByRole('status', { name: 'Backend status' }).filter({ hasText: 'using cpu' }).waitFor({ timeout: 60_000 });
+    await appears(page.getByRole('status', { name: 'Backend status' }).filter({ hasText: 'using cpu' }));
     await page.getByLabel('Checkpoint files', { exact: true }).setInputFiles([sidecarPath, weights]);
-    await page.getByRole('status', { name: 'Model' }).filter({ hasText: 'checkpoint epoch-0001.json' }).waitFor({ timeout: 60_000 });
+    await appears(page.getByRole('status', { name: 'Model' }).filter({ hasText: 'checkpoint epoch-0001.json' }));
     await page.getByLabel('Image', { exact: true }).setInputFiles([]);
     await page.getByLabel('Image', { exact: true }).setInputFiles(jpegPath);
-    await page.getByRole('list', { name: 'Predictions' }).and(page.locator('[data-source="item.jpg"]')).waitFor();
+    await appears(page.getByRole('list', { name: 'Predictions' }).and(page.locator('[data-source="item.jpg"]')));
     const shown = await predictions();
     const r = await run('node', [CLI, 'predict', jpegPath, '--checkpoint', sidecarPath, '--backend', 'cpu', '--json'], { timeoutMs: 120_000 });
     expect(r.status, r.stderr).toBe(0);
@@ -389,10 +417,7 @@ describe('checkpoints from the CLI and the Time panel', () => {
     await page.getByLabel('Timing batch size', { exact: true }).fill('2');
     await page.getByLabel('Repetitions', { exact: true }).fill('1');
     await page.getByRole('button', { name: 'Run timing' }).click();
-    await page
-      .getByRole('status', { name: 'Timing' })
-      .filter({ hasText: /timings done/ })
-      .waitFor({ timeout: 200_000 });
+    await appears(page.getByRole('status', { name: 'Timing' }).filter({ hasText: /timings done/ }), 200_000);
     const rows = await page
       .getByRole('table', { name: 'Timings' })
       .locator('tbody tr')

@@ -16,6 +16,8 @@ export const FLAGS = [
   '--no-sandbox',
   '--disable-gpu-sandbox',
   '--no-first-run',
+  // Shared memory through /tmp: a container's /dev/shm can be as small as 64 MiB.
+  '--disable-dev-shm-usage',
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
