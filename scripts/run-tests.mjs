@@ -22,7 +22,8 @@ let skipped = 0;
 const broken = [];
 /** Each failed test, for the summary at the end (CI shows only the tail of the log). */
 const failures = [];
-const plain = (text) => text.replace(/\x1b\[[0-9;]*m/g, '');
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const plain = (text) => text.replace(ANSI, '');
 for (const dir of workspaces) {
   const name = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name;
   const report = join(outDir, `${name.replace(/[^a-z0-9]/gi, '_')}.json`);

@@ -14,7 +14,7 @@ export function copyData({ dir = process.env.TESSERA_FASHION_MNIST_DIR ?? FASHIO
     name: 'tessera-copy-data',
     apply: 'build',
     configResolved(config) {
-      outDir = join(config.root, config.build.outDir);
+      outDir = resolve(config.root, config.build.outDir);
     },
     closeBundle() {
       const data = join(outDir, 'data');

@@ -144,7 +144,9 @@ async function switchBackend(name: string): Promise<void> {
     currentBackend = real;
     select.value = name;
     localStorage.setItem(STORAGE_KEY, name);
-    $('backend-note').textContent = `using ${real} (${host.where}; page ${crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'})`;
+    const threads = await host.api.threads();
+    const on = threads === null ? host.where : `${host.where}, ${threads} thread${threads === 1 ? '' : 's'}`;
+    $('backend-note').textContent = `using ${real} (${on}; page ${crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'})`;
     await refreshModel();
   } finally {
     select.disabled = false;

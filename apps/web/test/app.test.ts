@@ -230,6 +230,13 @@ for (const backend of ['cpu', 'webgpu', 'gpujs']) {
       await page.getByRole('combobox', { name: 'Backend' }).selectOption(backend);
       await appears(page.getByRole('status', { name: 'Backend status' }).filter({ hasText: `using ${backend}` }));
       expect(await page.evaluate(() => localStorage.getItem('tessera.backend'))).toBe(backend);
+      if (backend === 'cpu') {
+        // The cpu backend splits large products across Web Workers started from the engine's worker (shared memory:
+        // the page is cross-origin isolated), one thread per core up to 8.
+        const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+        const threads = Math.min(8, Math.max(1, cores));
+        expect(await statusText('Backend status')).toContain(`worker, ${threads} thread${threads === 1 ? '' : 's'};`);
+      }
       const plan = PLAN[backend]!;
       await page.getByRole('button', { name: 'New model' }).click();
       await page.getByLabel('Epochs', { exact: true }).fill(String(plan.epochs));

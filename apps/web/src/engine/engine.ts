@@ -160,6 +160,15 @@ export class Engine {
     return availableBackends();
   }
 
+  /**
+   * The threads the current backend computes on, where it has its own (`cpu`: the engine's thread plus its
+   * workers once booted; 1 where the page cannot share memory with them), else null.
+   */
+  async threads(): Promise<number | null> {
+    const b = getBackend() as { startThreads?: (timeoutMs?: number) => Promise<number> };
+    return typeof b.startThreads === 'function' ? 1 + (await b.startThreads(20_000)) : null;
+  }
+
   /** Makes `name` the backend; a model already built moves along (its weights and optimizer state). */
   async useBackend(name: string): Promise<string> {
     if (this.training) throw new TesseraError('backend', 'stop training before switching backends');

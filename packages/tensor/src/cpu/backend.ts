@@ -51,7 +51,11 @@ export interface CpuBackendOptions {
 const PARALLEL_MIN_MACS = 1 << 21;
 
 function defaultThreads(): number {
-  if (typeof process === 'undefined') return 1;
+  if (typeof process === 'undefined') {
+    // Browsers: the cores the page may use (threads.ts decides whether workers can start at all).
+    const n = (globalThis as { navigator?: { hardwareConcurrency?: unknown } }).navigator?.hardwareConcurrency;
+    return typeof n === 'number' && Number.isInteger(n) && n >= 1 ? Math.min(8, n) : 1;
+  }
   const env = process.env?.TESSERA_CPU_THREADS;
   if (env !== undefined && env !== '') {
     const t = Number(env);

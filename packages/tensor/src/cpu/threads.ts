@@ -3,15 +3,24 @@
  * synchronous: the calling thread posts one slice to each ready worker, computes its own slice, then blocks
  * in Atomics.wait until the workers have finished. Operands live in SharedArrayBuffers, so nothing is copied.
  *
- * Workers run worker.ts, a module that imports the very kernels the calling thread runs. A worker only
- * receives work after it has booted and passed a self-test; until then, or when threads are unavailable (browsers, no
- * worker_threads), everything runs on the calling thread. Workers are unref'd: they never keep a process
- * alive.
+ * Workers run worker-core.ts, which imports the very kernels the calling thread runs: in Node as worker_threads
+ * (worker.ts; unref'd, they never keep a process alive), in browsers as module Web Workers (worker-web.ts) — there
+ * only from a dedicated worker of a cross-origin isolated page, since SharedArrayBuffer needs the isolation and
+ * a page's main thread may not block in Atomics.wait. A worker only receives work after it has booted and passed
+ * a self-test; until then, or when threads are unavailable, everything runs on the calling thread.
  */
-import type { MessagePort, Worker } from 'node:worker_threads';
+import type { MessagePort, Worker as NodeWorker } from 'node:worker_threads';
 import { TesseraError } from '../errors.js';
 import type { WorkerTask } from './kernels/runtime.js';
-import { ERROR, PENDING, STATE, type SharedView, type WorkerInit } from './worker-protocol.js';
+import { ERROR, ERROR_BYTES, PENDING, STATE, takeError, type SharedView, type WebWorkerInit, type WorkerInit } from './worker-protocol.js';
+
+/** The browser's Worker, declared here: this package compiles without the DOM library. */
+interface WebWorker {
+  postMessage(message: unknown): void;
+  terminate(): void;
+  addEventListener(type: 'error' | 'messageerror', listener: (e: { preventDefault?: () => void }) => void): void;
+}
+declare const Worker: new (url: URL, options: { type: 'module' }) => WebWorker;
 
 type WorkerThreads = typeof import('node:worker_threads');
 
@@ -34,65 +43,121 @@ function loadWorkerThreads(): WorkerThreads | null {
   }
 }
 
+/**
+ * Browsers: module Web Workers from a dedicated worker (WorkerGlobalScope, no document) of a cross-origin
+ * isolated page.
+ */
+function webWorkersUsable(): boolean {
+  const g = globalThis as { Worker?: unknown; WorkerGlobalScope?: unknown; crossOriginIsolated?: unknown; document?: unknown };
+  return typeof g.Worker === 'function' && typeof g.WorkerGlobalScope === 'function' && g.crossOriginIsolated === true && g.document === undefined;
+}
+
 /** Whether this runtime can share memory with worker threads at all. */
 export function threadsSupported(): boolean {
-  return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && loadWorkerThreads() !== null;
+  return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && (loadWorkerThreads() !== null || webWorkersUsable());
 }
 
 interface Slot {
-  worker: Worker;
-  /** Where the worker posts the stack of a failed slice, read synchronously with receiveMessageOnPort. */
-  errors: MessagePort;
+  post(message: unknown): void;
+  /** The stacks of the slices that failed since the last call, read synchronously. */
+  takeErrors(): string[];
+  terminate(): void;
   index: number;
   /** Ids of the SharedArrayBuffers this worker holds. */
   known: Set<number>;
 }
 
 export class ThreadPool {
-  private readonly wt: WorkerThreads;
   private readonly slots: Slot[] = [];
   private readonly ctrl: Int32Array;
+  /** Where browser workers write the stacks of failed slices (Node workers post them on a MessagePort). */
+  private readonly errorText: SharedArrayBuffer;
   private broken = false;
   private readonly ids = new WeakMap<SharedArrayBuffer, number>();
   private nextId = 1;
 
   /** Starts `count` workers (they boot asynchronously and join once ready), or null when threads are unavailable. */
   static create(count: number, wasm: Uint8Array | null): ThreadPool | null {
-    const wt = loadWorkerThreads();
-    if (!wt || count < 1 || !threadsSupported()) return null;
+    if (count < 1 || !threadsSupported()) return null;
     try {
-      return new ThreadPool(wt, count, wasm);
+      const wt = loadWorkerThreads();
+      const pool = new ThreadPool(count);
+      for (let index = 0; index < count; index++) {
+        const slot = wt ? pool.nodeSlot(wt, index, wasm) : pool.webSlot(index, wasm);
+        if (slot) pool.slots.push(slot);
+      }
+      return pool;
     } catch {
       return null;
     }
   }
 
-  private constructor(wt: WorkerThreads, count: number, wasm: Uint8Array | null) {
-    this.wt = wt;
+  private constructor(count: number) {
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (STATE + count)));
-    const url = workerUrl();
-    for (let index = 0; index < count; index++) {
-      const channel = new wt.MessageChannel();
-      let worker: Worker;
-      try {
-        const init: WorkerInit = { ctrl: this.ctrl, errors: channel.port2, index, wasm };
-        worker = new wt.Worker(url, {
-          workerData: init,
-          transferList: [channel.port2],
-        });
-      } catch {
-        channel.port1.close();
-        continue;
-      }
-      worker.unref();
-      channel.port1.unref();
-      const unusable = (): void => {
-        Atomics.store(this.ctrl, STATE + index, -1);
-      };
-      worker.on('error', unusable);
-      worker.on('exit', unusable);
-      this.slots.push({ worker, errors: channel.port1, index, known: new Set() });
+    this.errorText = new SharedArrayBuffer(ERROR_BYTES * count);
+  }
+
+  private unusable(index: number): void {
+    Atomics.store(this.ctrl, STATE + index, -1);
+  }
+
+  private nodeSlot(wt: WorkerThreads, index: number, wasm: Uint8Array | null): Slot | null {
+    const channel = new wt.MessageChannel();
+    let worker: NodeWorker;
+    try {
+      const init: WorkerInit = { ctrl: this.ctrl, errors: channel.port2, index, wasm };
+      worker = new wt.Worker(workerUrl(), { workerData: init, transferList: [channel.port2] });
+    } catch {
+      channel.port1.close();
+      return null;
     }
+    worker.unref();
+    channel.port1.unref();
+    worker.on('error', () => this.unusable(index));
+    worker.on('exit', () => this.unusable(index));
+    const errors: MessagePort = channel.port1;
+    return {
+      index,
+      known: new Set(),
+      post: (message) => worker.postMessage(message),
+      takeErrors: () => {
+        const out: string[] = [];
+        for (let m = wt.receiveMessageOnPort(errors); m; m = wt.receiveMessageOnPort(errors)) out.push(String(m.message));
+        return out;
+      },
+      terminate: () => {
+        void worker.terminate();
+        errors.close();
+      },
+    };
+  }
+
+  private webSlot(index: number, wasm: Uint8Array | null): Slot | null {
+    let worker: WebWorker;
+    try {
+      // This exact form lets bundlers (Vite, webpack, esbuild) emit worker-web.js as a worker chunk.
+      worker = new Worker(new URL('./worker-web.js', import.meta.url), { type: 'module' });
+    } catch {
+      return null;
+    }
+    const fail = (e: { preventDefault?: () => void }): void => {
+      e.preventDefault?.();
+      this.unusable(index);
+    };
+    worker.addEventListener('error', fail);
+    worker.addEventListener('messageerror', fail);
+    const init: WebWorkerInit = { ctrl: this.ctrl, errors: this.errorText, index, wasm };
+    worker.postMessage({ init });
+    return {
+      index,
+      known: new Set(),
+      post: (message) => worker.postMessage(message),
+      takeErrors: () => {
+        const text = takeError(this.errorText, index);
+        return text ? [text] : [];
+      },
+      terminate: () => worker.terminate(),
+    };
   }
 
   /** Workers booted, self-tested and ready for work now. */
@@ -111,7 +176,7 @@ export class ThreadPool {
     const messages = remote.map((task, i) => task.map((a) => this.encode(slots[i]!, a)));
     Atomics.store(ctrl, ERROR, 0);
     Atomics.store(ctrl, PENDING, remote.length);
-    for (let i = 0; i < remote.length; i++) slots[i]!.worker.postMessage(messages[i]);
+    for (let i = 0; i < remote.length; i++) slots[i]!.post(messages[i]);
     const start = performance.now();
     let localError: unknown = null;
     try {
@@ -136,10 +201,7 @@ export class ThreadPool {
     }
     if (localError !== null) throw localError;
     if (Atomics.load(ctrl, ERROR) !== 0) {
-      const messages: string[] = [];
-      for (const s of slots) {
-        for (let m = this.wt.receiveMessageOnPort(s.errors); m; m = this.wt.receiveMessageOnPort(s.errors)) messages.push(String(m.message));
-      }
+      const messages = slots.flatMap((s) => s.takeErrors());
       throw new TesseraError('cpu', `a worker thread failed: ${messages.join('; ') || 'unknown error'}`);
     }
   }
@@ -155,7 +217,7 @@ export class ThreadPool {
     let id = this.ids.get(sab);
     if (id === undefined) this.ids.set(sab, (id = this.nextId++));
     if (!slot.known.has(id)) {
-      slot.worker.postMessage(['share', id, sab]);
+      slot.post(['share', id, sab]);
       slot.known.add(id);
     }
     const type = value instanceof Float32Array ? 0 : value instanceof Float64Array ? 1 : 2;
@@ -169,9 +231,9 @@ export class ThreadPool {
     if (sab && id === undefined) return;
     for (const slot of this.slots) {
       if (id === undefined) {
-        if (slot.known.size > 0) slot.worker.postMessage(['forget']);
+        if (slot.known.size > 0) slot.post(['forget']);
         slot.known.clear();
-      } else if (slot.known.delete(id)) slot.worker.postMessage(['forget', id]);
+      } else if (slot.known.delete(id)) slot.post(['forget', id]);
     }
   }
 
@@ -184,9 +246,6 @@ export class ThreadPool {
   dispose(): void {
     if (this.broken) return;
     this.broken = true;
-    for (const s of this.slots) {
-      void s.worker.terminate();
-      s.errors.close();
-    }
+    for (const s of this.slots) s.terminate();
   }
 }
