@@ -3,7 +3,7 @@
 // ImageNet's class names (from @tessera/data) for ONNX models. Without the data the page offers the file picker and
 // the synthetic set, and says so.
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { FASHION_MNIST_DIR, imagenetClasses } from '@tessera/data';
 
 const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
