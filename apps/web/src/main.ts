@@ -224,7 +224,7 @@ let epochsPlanned = 0;
 
 function renderTrainStatus(): void {
   const s = lastStep;
-  const parts = [trainState];
+  const parts = [trainState === 'pausing' ? 'pausing after the step in flight' : trainState];
   if (s) {
     parts.push(
       `epoch ${s.epoch}${epochsPlanned ? `/${epochsPlanned}` : ''}`,
@@ -240,7 +240,8 @@ function renderTrainStatus(): void {
 
 function setTrainingButtons(state: string): void {
   const running = state === 'running';
-  const paused = state === 'paused';
+  // 'pausing': the step in flight is finishing; Resume cancels the pause.
+  const paused = state === 'paused' || state === 'pausing';
   $<HTMLButtonElement>('train').disabled = running || paused;
   $<HTMLButtonElement>('pause').disabled = !running;
   $<HTMLButtonElement>('resume').disabled = !paused;

@@ -165,10 +165,22 @@ describe('operands larger than one binding (2 KiB limit)', () => {
       'binary add',
       'unary exp',
     ];
+    // Splitting works per image / row: an instance with one image whose slice exceeds the binding (less the 256-byte
+    // offset alignment a window may need) is refused with the limit named — checked here — and replaced by another
+    // draw (fc.pre), so every case still computes 6 instances.
+    const usable = 2048 - 256;
     for (const c of OP_CASES.filter((c) => names.some((n) => c.name.startsWith(n)))) {
       await fc.assert(
-        fc.asyncProperty(c.arb, (inst) => check(inst, c.tol)),
-        { numRuns: 6 },
+        fc.asyncProperty(c.arb, async (inst) => {
+          try {
+            await check(inst, c.tol);
+          } catch (e) {
+            const m = /one slice of the [\w ]+ \((\d+) bytes\) is larger than this device's maxStorageBufferBindingSize of 2048 bytes/.exec(String(e));
+            if (!(e instanceof TesseraError) || !m || Number(m[1]) <= usable) throw e;
+            fc.pre(false);
+          }
+        }),
+        { numRuns: 6, maxSkipsPerRun: 20 },
       );
     }
   });

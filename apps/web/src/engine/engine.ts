@@ -52,7 +52,7 @@ export type EngineEvent =
       testCount: number;
       seconds: number;
     }
-  | { type: 'training'; state: 'running' | 'paused' | 'stopped' | 'done' | 'failed'; message?: string }
+  | { type: 'training'; state: 'running' | 'pausing' | 'paused' | 'stopped' | 'done' | 'failed'; message?: string }
   | { type: 'check'; result: CheckResult; index: number; total: number };
 
 export interface TrainConfig {
@@ -239,10 +239,14 @@ export class Engine {
     this.epochsDone = 0;
   }
 
+  /**
+   * Asks the loop to pause before its next step: 'pausing' now, 'paused' once the step in flight (or the epoch's
+   * evaluation) has finished and nothing runs any more.
+   */
   pause(): void {
-    if (this.training) {
+    if (this.training && !this.paused) {
       this.paused = true;
-      this.emit({ type: 'training', state: 'paused' });
+      this.emit({ type: 'training', state: 'pausing' });
     }
   }
 
@@ -321,7 +325,10 @@ export class Engine {
         let images = 0;
         let lossSum = 0;
         for (let s = 0; s < stepsPerEpoch; s++) {
-          if (this.paused) await new Promise<void>((resolve) => (this.resume = resolve));
+          if (this.paused) {
+            this.emit({ type: 'training', state: 'paused' });
+            await new Promise<void>((resolve) => (this.resume = resolve));
+          }
           this.resume = null;
           if (this.stopRequested) break;
           const n = Math.min(config.batchSize, trainCount - s * config.batchSize);
